@@ -1,0 +1,266 @@
+import { z } from "zod";
+import { ActionError } from "../errors.js";
+import { hintFor } from "./hints.js";
+import { DEFAULT_RETRY_POLICY, parseRetryAfter, type RetryPolicy, retryDelayMs } from "./retry.js";
+
+/** What the core needs from its host: HTTP, a clock, a way to wait and randomness. Injected, never global. */
+export interface HttpDeps {
+  fetch: (input: string, init: RequestInit) => Promise<Response>;
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+  random: () => number;
+}
+
+export const cloudflareMessage = z.object({ code: z.number(), message: z.string() }).loose();
+
+/** Cloudflare's v4 envelope. IAM endpoints send message objects, R2 endpoints plain strings. */
+const envelope = z
+  .object({
+    success: z.boolean(),
+    errors: z.array(cloudflareMessage).default([]),
+    messages: z.array(z.union([cloudflareMessage, z.string()])).default([]),
+    result: z.unknown(),
+    result_info: z.unknown().optional(),
+  })
+  .loose();
+
+export interface CloudflareErrorDetails {
+  method: string;
+  path: string;
+  status: number | undefined;
+  errors: { code: number; message: string }[];
+  cfRay: string | undefined;
+  /** The request may have been acted on although we got no usable answer (network error after sending, 5xx, bad body). */
+  ambiguous: boolean;
+  retryable: boolean;
+  retryAfterMs: number | undefined;
+}
+
+export class CloudflareError extends ActionError {
+  readonly details: CloudflareErrorDetails;
+
+  constructor(summary: string, details: CloudflareErrorDetails, hint?: string, cause?: unknown) {
+    const where = `Cloudflare API ${details.method} ${details.path}`;
+    const status = details.status === undefined ? "" : ` HTTP ${details.status}`;
+    const codes = details.errors.map((e) => `${e.code} ${e.message}`).join("; ");
+    const ray = details.cfRay ? ` (cf-ray ${details.cfRay})` : "";
+    super(
+      details.status === undefined ? "network" : "cloudflare",
+      `${where} failed:${status}${codes ? ` — ${codes}` : ""}${summary ? ` ${summary}` : ""}${ray}.`.replace(
+        / +/g,
+        " ",
+      ),
+      hint,
+      { cause },
+    );
+    this.name = "CloudflareError";
+    this.details = details;
+  }
+
+  get status(): number | undefined {
+    return this.details.status;
+  }
+
+  hasCode(code: number): boolean {
+    return this.details.errors.some((e) => e.code === code);
+  }
+}
+
+export interface RequestOptions<T> {
+  method: "GET" | "POST" | "PUT" | "DELETE";
+  path: string;
+  token: string;
+  result: z.ZodType<T>;
+  body?: unknown;
+  headers?: Record<string, string>;
+  query?: Record<string, string | number | boolean | undefined>;
+  /** Called after a failure that may have been acted on, before retrying or giving up (e.g. delete an orphan). */
+  onAmbiguousFailure?: (error: CloudflareError) => Promise<void>;
+}
+
+export interface Page<T> {
+  result: T;
+  resultInfo: unknown;
+}
+
+const REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * The one HTTP client for Cloudflare's v4 API: envelope parsing, error rendering and the retry
+ * policy (network errors, 429 with Retry-After and 5xx; never other 4xx).
+ */
+export class CloudflareClient {
+  readonly apiUrl: string;
+  private readonly deps: HttpDeps;
+  private readonly policy: RetryPolicy;
+  private readonly log: (message: string) => void;
+
+  constructor(options: {
+    apiUrl: string;
+    deps: HttpDeps;
+    retry?: RetryPolicy;
+    log?: (message: string) => void;
+  }) {
+    this.apiUrl = options.apiUrl.replace(/\/+$/, "");
+    this.deps = options.deps;
+    this.policy = options.retry ?? DEFAULT_RETRY_POLICY;
+    this.log = options.log ?? (() => {});
+  }
+
+  async request<T>(options: RequestOptions<T>): Promise<T> {
+    return (await this.requestPage(options)).result;
+  }
+
+  async requestPage<T>(options: RequestOptions<T>): Promise<Page<T>> {
+    const started = this.deps.now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.once(options);
+      } catch (error) {
+        if (!(error instanceof CloudflareError)) throw error;
+        if (error.details.ambiguous && options.onAmbiguousFailure) await options.onAmbiguousFailure(error);
+        const delay = this.nextDelay(error, attempt, started);
+        if (delay === undefined) throw error;
+        this.log(
+          `${options.method} ${options.path} failed (${error.details.status ?? "network error"}); retrying in ${Math.round(delay)} ms (attempt ${attempt + 1} of ${this.policy.maxAttempts}).`,
+        );
+        await this.deps.sleep(delay);
+      }
+    }
+  }
+
+  private nextDelay(error: CloudflareError, attempt: number, started: number): number | undefined {
+    if (!error.details.retryable || attempt >= this.policy.maxAttempts) return undefined;
+    const delay = error.details.retryAfterMs ?? retryDelayMs(this.policy, attempt, this.deps.random);
+    const elapsed = this.deps.now() - started;
+    return elapsed + delay > this.policy.totalBudgetMs ? undefined : delay;
+  }
+
+  private url(path: string, query: RequestOptions<unknown>["query"]): string {
+    const url = new URL(`${this.apiUrl}${path}`);
+    for (const [key, value] of Object.entries(query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    return url.toString();
+  }
+
+  private async once<T>(options: RequestOptions<T>): Promise<Page<T>> {
+    const { method, path } = options;
+    const base = { method, path, errors: [], cfRay: undefined, retryAfterMs: undefined };
+    let response: Response;
+    try {
+      response = await this.deps.fetch(this.url(path, options.query), {
+        method,
+        headers: {
+          authorization: `Bearer ${options.token}`,
+          accept: "application/json",
+          ...(options.body === undefined ? {} : { "content-type": "application/json" }),
+          ...options.headers,
+        },
+        ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+    } catch (cause) {
+      // fetch cannot tell whether the request left: a write may have been acted on.
+      throw new CloudflareError(
+        `network error: ${networkReason(cause)}`,
+        { ...base, status: undefined, ambiguous: method !== "GET", retryable: true },
+        "Check that the runner can reach the Cloudflare API (api-url) and, behind a proxy, that HTTPS_PROXY/NO_PROXY are right.",
+        cause,
+      );
+    }
+
+    const status = response.status;
+    const cfRay = response.headers.get("cf-ray") ?? undefined;
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (cause) {
+      throw new CloudflareError(
+        `connection lost while reading the answer: ${networkReason(cause)}`,
+        { ...base, status, cfRay, ambiguous: method !== "GET", retryable: true },
+        undefined,
+        cause,
+      );
+    }
+    const serverError = status >= 500;
+    const rateLimited = status === 429;
+    const retryable = serverError || rateLimited;
+    const retryAfterMs =
+      rateLimited || serverError
+        ? parseRetryAfter(response.headers.get("retry-after"), this.deps.now())
+        : undefined;
+
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new CloudflareError(
+        "the answer is not valid JSON",
+        {
+          ...base,
+          status,
+          cfRay,
+          ambiguous: method !== "GET" && (status < 400 || serverError),
+          retryable: retryable || status < 400,
+          retryAfterMs,
+        },
+        hintFor(status, []),
+      );
+    }
+    const parsed = envelope.safeParse(json);
+    if (!parsed.success) {
+      throw new CloudflareError("the answer is not a Cloudflare API envelope", {
+        ...base,
+        status,
+        cfRay,
+        ambiguous: method !== "GET" && (status < 400 || serverError),
+        retryable: retryable || status < 400,
+        retryAfterMs,
+      });
+    }
+    const body = parsed.data;
+    if (status < 200 || status >= 300 || !body.success) {
+      const errors = body.errors.map((e) => ({ code: e.code, message: e.message }));
+      throw new CloudflareError(
+        body.success ? "" : status < 300 ? "success is false" : "",
+        {
+          ...base,
+          status,
+          cfRay,
+          errors,
+          ambiguous: method !== "GET" && serverError,
+          retryable,
+          retryAfterMs,
+        },
+        hintFor(
+          status,
+          errors.map((e) => e.code),
+          errors.map((e) => e.message),
+        ),
+      );
+    }
+    const result = options.result.safeParse(body.result);
+    if (!result.success) {
+      throw new CloudflareError(
+        `the result does not have the expected shape (${result.error.issues
+          .slice(0, 3)
+          .map((i) => `${i.path.join(".") || "result"}: ${i.message}`)
+          .join("; ")})`,
+        // A well-formed success with a result we cannot use: acted on, and retrying would not help.
+        { ...base, status, cfRay, ambiguous: method !== "GET", retryable: false },
+      );
+    }
+    return { result: result.data, resultInfo: body.result_info };
+  }
+}
+
+function networkReason(cause: unknown): string {
+  if (cause instanceof Error) {
+    const inner = (cause as Error & { cause?: unknown }).cause;
+    if (cause.name === "TimeoutError") return `no answer within ${REQUEST_TIMEOUT_MS / 1000} s`;
+    if (inner instanceof Error && inner.message) return `${cause.message} (${inner.message})`;
+    return cause.message;
+  }
+  return String(cause);
+}

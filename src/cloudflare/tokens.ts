@@ -1,0 +1,150 @@
+import { z } from "zod";
+import type { TokenScope } from "../config.js";
+import type { CloudflareClient, CloudflareError } from "./client.js";
+
+/** Where a scope's tokens live: account-owned under the account, user-owned under /user. */
+export function tokensPath(scope: TokenScope, accountId: string): string {
+  return scope === "account" ? `/accounts/${accountId}/tokens` : "/user/tokens";
+}
+
+const id32 = z.string().min(1);
+
+export const policySchema = z
+  .object({
+    id: z.string().optional(),
+    effect: z.enum(["allow", "deny"]),
+    permission_groups: z.array(z.object({ id: z.string() }).loose()),
+    resources: z.record(z.string(), z.union([z.string(), z.record(z.string(), z.string())])),
+  })
+  .loose();
+export type Policy = z.infer<typeof policySchema>;
+
+export const tokenSchema = z
+  .object({
+    id: id32,
+    name: z.string(),
+    status: z.string().optional(),
+    issued_on: z.string().optional(),
+    modified_on: z.string().optional(),
+    not_before: z.string().nullish(),
+    expires_on: z.string().nullish(),
+    policies: z.array(policySchema).default([]),
+    condition: z.unknown().optional(),
+  })
+  .loose();
+export type Token = z.infer<typeof tokenSchema>;
+
+/** Only the create (and roll) answer carries the secret `value`. */
+export const createdTokenSchema = tokenSchema.extend({ value: z.string().min(1) });
+export type CreatedToken = z.infer<typeof createdTokenSchema>;
+
+const verifySchema = z
+  .object({ id: id32, status: z.string().optional(), expires_on: z.string().nullish() })
+  .loose();
+const deletedSchema = z.object({ id: z.string() }).loose().nullable();
+const permissionGroupSchema = z
+  .object({ id: z.string(), name: z.string(), scopes: z.array(z.string()).default([]) })
+  .loose();
+const listInfoSchema = z
+  .object({
+    page: z.number(),
+    per_page: z.number(),
+    total_count: z.number().optional(),
+    count: z.number().optional(),
+  })
+  .loose();
+
+export interface NewToken {
+  name: string;
+  policies: Omit<Policy, "id">[];
+  expires_on?: string;
+}
+
+export interface TokenTarget {
+  scope: TokenScope;
+  accountId: string;
+  token: string;
+}
+
+export function createToken(
+  client: CloudflareClient,
+  target: TokenTarget,
+  body: NewToken,
+  onAmbiguousFailure?: (error: CloudflareError) => Promise<void>,
+): Promise<CreatedToken> {
+  return client.request({
+    method: "POST",
+    path: tokensPath(target.scope, target.accountId),
+    token: target.token,
+    body,
+    result: createdTokenSchema,
+    ...(onAmbiguousFailure ? { onAmbiguousFailure } : {}),
+  });
+}
+
+export async function deleteToken(
+  client: CloudflareClient,
+  target: TokenTarget,
+  tokenId: string,
+): Promise<void> {
+  await client.request({
+    method: "DELETE",
+    path: `${tokensPath(target.scope, target.accountId)}/${encodeURIComponent(tokenId)}`,
+    token: target.token,
+    result: deletedSchema,
+  });
+}
+
+export function getToken(client: CloudflareClient, target: TokenTarget, tokenId: string): Promise<Token> {
+  return client.request({
+    method: "GET",
+    path: `${tokensPath(target.scope, target.accountId)}/${encodeURIComponent(tokenId)}`,
+    token: target.token,
+    result: tokenSchema,
+  });
+}
+
+export function verifyToken(
+  client: CloudflareClient,
+  target: TokenTarget,
+): Promise<z.infer<typeof verifySchema>> {
+  return client.request({
+    method: "GET",
+    path: `${tokensPath(target.scope, target.accountId)}/verify`,
+    token: target.token,
+    result: verifySchema,
+  });
+}
+
+export function findPermissionGroups(
+  client: CloudflareClient,
+  target: TokenTarget,
+  filter: { name: string; scope: string },
+): Promise<z.infer<typeof permissionGroupSchema>[]> {
+  return client.request({
+    method: "GET",
+    path: `${tokensPath(target.scope, target.accountId)}/permission_groups`,
+    token: target.token,
+    query: filter,
+    result: z.array(permissionGroupSchema),
+  });
+}
+
+/** Every token of the scope, paging until Cloudflare's total is reached (50 per page, the maximum). */
+export async function listTokens(client: CloudflareClient, target: TokenTarget): Promise<Token[]> {
+  const tokens: Token[] = [];
+  for (let page = 1; ; page++) {
+    const { result, resultInfo } = await client.requestPage({
+      method: "GET",
+      path: tokensPath(target.scope, target.accountId),
+      token: target.token,
+      query: { page, per_page: 50, include_expired: true },
+      result: z.array(tokenSchema),
+    });
+    tokens.push(...result);
+    const info = listInfoSchema.safeParse(resultInfo);
+    const total = info.success ? info.data.total_count : undefined;
+    if (result.length === 0 || (total !== undefined ? tokens.length >= total : result.length < 50))
+      return tokens;
+  }
+}

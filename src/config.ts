@@ -1,0 +1,449 @@
+import { z } from "zod";
+import { InputError, type InputProblem } from "./errors.js";
+
+/** Every input of action.yml, in the order users read them. The CLI's flags carry the same names. */
+export const INPUT_NAMES = [
+  "api-token",
+  "account-id",
+  "bucket",
+  "permission",
+  "mode",
+  "prefixes",
+  "objects",
+  "ttl",
+  "jurisdiction",
+  "parent-access-key-id",
+  "token-scope",
+  "create-bucket",
+  "location-hint",
+  "wait-timeout",
+  "export-env",
+  "revoke",
+  "token-name",
+  "api-url",
+  "s3-endpoint",
+] as const;
+export type InputName = (typeof INPUT_NAMES)[number];
+
+/** Raw inputs as the runner (or the command line) hands them over: strings, possibly empty. */
+export type RawInputs = Partial<Record<InputName, string>>;
+
+export const PERMISSIONS = [
+  "object-read-only",
+  "object-read-write",
+  "admin-read-only",
+  "admin-read-write",
+] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+export const JURISDICTIONS = ["default", "eu", "us", "fedramp"] as const;
+export type Jurisdiction = (typeof JURISDICTIONS)[number];
+export const MODES = ["token", "temporary"] as const;
+export type Mode = (typeof MODES)[number];
+export const TOKEN_SCOPES = ["account", "user"] as const;
+export type TokenScope = (typeof TOKEN_SCOPES)[number];
+export const LOCATION_HINTS = ["apac", "eeur", "enam", "weur", "wnam", "oc"] as const;
+export type LocationHint = (typeof LOCATION_HINTS)[number];
+
+export const DEFAULT_API_URL = "https://api.cloudflare.com/client/v4";
+export const MIN_TTL_SECONDS = 60;
+export const MAX_TTL_SECONDS = 604_800;
+export const MAX_WAIT_TIMEOUT_SECONDS = 3_600;
+/** Cloudflare's limit on token names is 120; the mint id and its space take 9. */
+export const MAX_TOKEN_NAME_LENGTH = 111;
+
+export interface Config {
+  apiToken: string;
+  accountId: string;
+  buckets: string[];
+  permission: Permission;
+  mode: Mode;
+  prefixes: string[];
+  objects: string[];
+  ttlSeconds: number;
+  jurisdiction: Jurisdiction;
+  parentAccessKeyId: string | undefined;
+  tokenScope: TokenScope;
+  createBucket: boolean;
+  locationHint: LocationHint | undefined;
+  waitTimeoutSeconds: number;
+  exportEnv: boolean;
+  revoke: boolean;
+  tokenName: string | undefined;
+  apiUrl: string;
+  s3Endpoint: string;
+}
+
+/** Environment variables the configuration falls back to. */
+export interface ConfigEnv {
+  CLOUDFLARE_API_TOKEN?: string | undefined;
+  CLOUDFLARE_ACCOUNT_ID?: string | undefined;
+}
+
+const BUCKET_NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+const DURATION = /^(\d+)([smhd]?)$/;
+const UNIT_SECONDS: Record<string, number> = { "": 1, s: 1, m: 60, h: 3_600, d: 86_400 };
+
+/** Splits a list input on commas and newlines; entries are trimmed, empty ones dropped, duplicates removed. */
+export function splitList(value: string): string[] {
+  const entries = value
+    .split(/[,\n]/)
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.length > 0);
+  return [...new Set(entries)];
+}
+
+/** `90`, `90s`, `15m`, `1h`, `7d` → seconds; anything else → undefined. */
+export function parseDuration(value: string): number | undefined {
+  const match = DURATION.exec(value.trim());
+  if (!match) return undefined;
+  const [, amount = "", unit = ""] = match;
+  const seconds = Number(amount) * (UNIT_SECONDS[unit] ?? Number.NaN);
+  return Number.isSafeInteger(seconds) ? seconds : undefined;
+}
+
+export function defaultS3Endpoint(accountId: string, jurisdiction: Jurisdiction): string {
+  return jurisdiction === "default"
+    ? `https://${accountId}.r2.cloudflarestorage.com`
+    : `https://${accountId}.${jurisdiction}.r2.cloudflarestorage.com`;
+}
+
+function quote(value: string): string {
+  return JSON.stringify(value);
+}
+
+function oneOf(values: readonly string[]): string {
+  return values.join(", ");
+}
+
+const booleanInput = (name: InputName) =>
+  z.string().transform((value, ctx) => {
+    const normalised = value.trim().toLowerCase();
+    if (normalised === "true") return true;
+    if (normalised === "false") return false;
+    ctx.addIssue({
+      code: "custom",
+      message: `Input ${name} is ${quote(value)}, which is not a boolean. Use true or false.`,
+    });
+    return z.NEVER;
+  });
+
+const enumInput = <T extends readonly [string, ...string[]]>(name: InputName, values: T) =>
+  z.string().transform((value, ctx): T[number] => {
+    const trimmed = value.trim();
+    if ((values as readonly string[]).includes(trimmed)) return trimmed as T[number];
+    ctx.addIssue({
+      code: "custom",
+      message: `Input ${name} is ${quote(value)}, which is not supported. Use one of: ${oneOf(values)}.`,
+    });
+    return z.NEVER;
+  });
+
+const urlInput = (name: InputName, example: string) =>
+  z.string().transform((value, ctx) => {
+    const trimmed = value.trim();
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(trimmed);
+    } catch {
+      parsed = undefined;
+    }
+    if (
+      !parsed ||
+      (parsed.protocol !== "https:" && parsed.protocol !== "http:") ||
+      parsed.search ||
+      parsed.hash
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        message: `Input ${name} is ${quote(value)}, which is not an http(s) URL without query or fragment. Use a URL such as ${example}.`,
+      });
+      return z.NEVER;
+    }
+    // Passed through as given, only without the trailing slash the contract forbids.
+    return trimmed.replace(/\/+$/, "");
+  });
+
+const secretInput = (name: InputName, missing: string) =>
+  z.string().transform((value, ctx) => {
+    const trimmed = value.trim();
+    if (trimmed.length === 0) {
+      ctx.addIssue({ code: "custom", message: missing });
+      return z.NEVER;
+    }
+    // Never quote the value: it is a secret. A newline or space inside means a pasted secret went wrong.
+    if (/[\s\p{Cc}]/u.test(trimmed)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `Input ${name} contains whitespace or control characters (for example a newline), so it cannot be a Cloudflare API token. Store the token alone in the secret, with nothing around it.`,
+      });
+      return z.NEVER;
+    }
+    return trimmed;
+  });
+
+const rawSchema = z.object({
+  "api-token": secretInput(
+    "api-token",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a workflow expression users copy, not a JS template.
+    "Input api-token is empty and CLOUDFLARE_API_TOKEN is not set. Pass a Cloudflare API token, e.g. api-token: ${{ secrets.CLOUDFLARE_API_TOKEN }}. Secrets are not passed to workflows triggered from forks or by Dependabot, which is a common reason for an empty value.",
+  ),
+  "account-id": z.string().transform((value, ctx) => {
+    const trimmed = value.trim();
+    if (/^[0-9a-f]{32}$/.test(trimmed)) return trimmed;
+    ctx.addIssue({
+      code: "custom",
+      message:
+        trimmed.length === 0
+          ? "Input account-id is empty and CLOUDFLARE_ACCOUNT_ID is not set. Pass your Cloudflare account id (32 lowercase hex characters, shown in the dashboard's URL and on the R2 overview page)."
+          : `Input account-id is ${quote(value)}, which is not a Cloudflare account id. Use the 32 lowercase hex characters of your account id.`,
+    });
+    return z.NEVER;
+  }),
+  bucket: z.string().transform((value, ctx) => {
+    const buckets = splitList(value);
+    if (buckets.length === 0) {
+      ctx.addIssue({
+        code: "custom",
+        message: "Input bucket is empty. Name the R2 bucket(s) to grant access to.",
+      });
+      return z.NEVER;
+    }
+    for (const bucket of buckets) {
+      if (!BUCKET_NAME.test(bucket)) {
+        ctx.addIssue({
+          code: "custom",
+          message: `Input bucket has ${quote(bucket)}, which is not a valid R2 bucket name. Use 3-63 characters of a-z, 0-9 and -, starting and ending with a letter or digit.`,
+        });
+      }
+    }
+    return buckets;
+  }),
+  permission: enumInput("permission", PERMISSIONS),
+  mode: enumInput("mode", MODES),
+  prefixes: z.string().transform((value) => splitList(value)),
+  objects: z.string().transform((value) => splitList(value)),
+  ttl: z.string().transform((value, ctx) => {
+    const seconds = parseDuration(value);
+    if (seconds !== undefined && seconds >= MIN_TTL_SECONDS && seconds <= MAX_TTL_SECONDS) return seconds;
+    ctx.addIssue({
+      code: "custom",
+      message: `Input ttl is ${quote(value)}, which is not a lifetime between 60 s and 7 d. Use seconds or a whole number with s, m, h or d, for example 900, 15m, 1h or 2d.`,
+    });
+    return z.NEVER;
+  }),
+  jurisdiction: enumInput("jurisdiction", JURISDICTIONS),
+  "parent-access-key-id": z.string().transform((value, ctx) => {
+    const trimmed = value.trim();
+    if (trimmed === "") return undefined;
+    if (/^[0-9a-f]{32}$/.test(trimmed)) return trimmed;
+    ctx.addIssue({
+      code: "custom",
+      message: `Input parent-access-key-id is ${quote(value)}, which is not an R2 access key id. Use the 32 lowercase hex characters of the parent API token's id.`,
+    });
+    return z.NEVER;
+  }),
+  "token-scope": enumInput("token-scope", TOKEN_SCOPES),
+  "create-bucket": booleanInput("create-bucket"),
+  "location-hint": z.string().transform((value, ctx) => {
+    const trimmed = value.trim();
+    if (trimmed === "") return undefined;
+    if ((LOCATION_HINTS as readonly string[]).includes(trimmed)) return trimmed as LocationHint;
+    ctx.addIssue({
+      code: "custom",
+      message: `Input location-hint is ${quote(value)}, which is not supported. Use one of: ${oneOf(LOCATION_HINTS)}, or leave it empty.`,
+    });
+    return z.NEVER;
+  }),
+  "wait-timeout": z.string().transform((value, ctx) => {
+    const seconds = parseDuration(value);
+    if (seconds !== undefined && seconds <= MAX_WAIT_TIMEOUT_SECONDS) return seconds;
+    ctx.addIssue({
+      code: "custom",
+      message: `Input wait-timeout is ${quote(value)}, which is not a number of seconds between 0 and ${MAX_WAIT_TIMEOUT_SECONDS}. Use for example 60, or 0 to skip the wait.`,
+    });
+    return z.NEVER;
+  }),
+  "export-env": booleanInput("export-env"),
+  revoke: booleanInput("revoke"),
+  "token-name": z.string().transform((value, ctx) => {
+    const trimmed = value.trim();
+    if (trimmed === "") return undefined;
+    if (trimmed.length <= MAX_TOKEN_NAME_LENGTH && !/\p{Cc}/u.test(trimmed)) return trimmed;
+    ctx.addIssue({
+      code: "custom",
+      message: `Input token-name is ${quote(value)}, which is too long or has control characters. Use at most ${MAX_TOKEN_NAME_LENGTH} printable characters on one line (a space and an 8-character mint id are appended).`,
+    });
+    return z.NEVER;
+  }),
+  "api-url": urlInput("api-url", DEFAULT_API_URL),
+  "s3-endpoint": z
+    .string()
+    .pipe(
+      z.union([
+        z.literal("").transform(() => undefined),
+        urlInput("s3-endpoint", "https://<account-id>.r2.cloudflarestorage.com"),
+      ]),
+    ),
+});
+
+/** The defaults of action.yml, applied when an input is missing or empty (the CLI passes no defaults). */
+export const INPUT_DEFAULTS: Record<InputName, string> = {
+  "api-token": "",
+  "account-id": "",
+  bucket: "",
+  permission: "object-read-only",
+  mode: "token",
+  prefixes: "",
+  objects: "",
+  ttl: "1h",
+  jurisdiction: "default",
+  "parent-access-key-id": "",
+  "token-scope": "account",
+  "create-bucket": "false",
+  "location-hint": "",
+  "wait-timeout": "60",
+  "export-env": "true",
+  revoke: "true",
+  "token-name": "",
+  "api-url": DEFAULT_API_URL,
+  "s3-endpoint": "",
+};
+
+/**
+ * Contradictions between inputs and inputs this version does not implement yet.
+ * Each rule names every input involved, so the message says what to change.
+ */
+interface Rule {
+  applies(config: Config): boolean;
+  problem(config: Config): InputProblem;
+}
+
+const isAdmin = (config: Config) => config.permission.startsWith("admin-");
+const narrows = (config: Config) => config.prefixes.length > 0 || config.objects.length > 0;
+
+const RULES: Rule[] = [
+  {
+    applies: (c) => c.buckets.length > 1 && c.mode === "temporary",
+    problem: (c) => ({
+      inputs: ["bucket", "mode"],
+      message: `Inputs bucket and mode conflict: mode temporary mints credentials for one bucket, but bucket names ${c.buckets.length} (${c.buckets.join(", ")}). Name one bucket, or use mode token.`,
+    }),
+  },
+  {
+    applies: (c) => c.buckets.length > 1 && c.mode === "token" && (narrows(c) || isAdmin(c)),
+    problem: (c) => ({
+      inputs: [
+        "bucket",
+        ...(c.prefixes.length ? ["prefixes"] : []),
+        ...(c.objects.length ? ["objects"] : []),
+        ...(isAdmin(c) ? ["permission"] : []),
+      ],
+      message: `Inputs bucket and ${[c.prefixes.length ? "prefixes" : "", c.objects.length ? "objects" : "", isAdmin(c) ? `permission (${c.permission})` : ""].filter(Boolean).join(" and ")} conflict: narrowed and admin credentials cover one bucket, but bucket names ${c.buckets.length} (${c.buckets.join(", ")}). Name one bucket, or run the action once per bucket.`,
+    }),
+  },
+  {
+    applies: (c) => c.mode === "token" && c.parentAccessKeyId !== undefined,
+    problem: () => ({
+      inputs: ["parent-access-key-id", "mode"],
+      message:
+        "Input parent-access-key-id applies only to mode temporary, but mode is token. Remove parent-access-key-id, or set mode: temporary.",
+    }),
+  },
+  {
+    applies: (c) => c.mode === "temporary" && c.tokenName !== undefined,
+    problem: () => ({
+      inputs: ["token-name", "mode"],
+      message:
+        "Input token-name applies only to mode token (mode temporary creates no token). Remove token-name, or set mode: token.",
+    }),
+  },
+  {
+    applies: (c) => !c.createBucket && c.locationHint !== undefined,
+    problem: (c) => ({
+      inputs: ["location-hint", "create-bucket"],
+      message: `Input location-hint (${c.locationHint}) applies only to buckets the action creates, but create-bucket is false. Remove location-hint, or set create-bucket: true.`,
+    }),
+  },
+];
+
+/** Features of the contract that later versions implement; until then they fail loudly, never silently. */
+const NOT_YET: Rule[] = [
+  {
+    applies: (c) => c.mode === "temporary",
+    problem: () => ({
+      inputs: ["mode"],
+      message: 'Input mode is "temporary", which this version does not implement yet. Use mode: token.',
+    }),
+  },
+  {
+    applies: (c) => c.mode === "token" && narrows(c),
+    problem: () => ({
+      inputs: ["prefixes", "objects"],
+      message:
+        "Inputs prefixes and objects narrow credentials with R2 temporary credentials, which this version does not implement yet. Remove them to get credentials for the whole bucket.",
+    }),
+  },
+  {
+    applies: (c) => c.mode === "token" && isAdmin(c),
+    problem: (c) => ({
+      inputs: ["permission"],
+      message: `Input permission is ${quote(c.permission)}; admin permissions are not implemented yet in this version. Use object-read-only or object-read-write.`,
+    }),
+  },
+  {
+    applies: (c) => c.createBucket,
+    problem: () => ({
+      inputs: ["create-bucket"],
+      message:
+        "Input create-bucket is true, which this version does not implement yet. Create the bucket beforehand, or set create-bucket: false.",
+    }),
+  },
+];
+
+/**
+ * Parses raw inputs into one typed config, or throws an InputError that lists every problem.
+ * Runs before any network call; it never quotes the API token.
+ */
+export function parseConfig(raw: RawInputs, env: ConfigEnv = {}): Config {
+  const withDefaults = {} as Record<InputName, string>;
+  for (const name of INPUT_NAMES) {
+    const given = raw[name] ?? "";
+    withDefaults[name] = given.trim() === "" ? INPUT_DEFAULTS[name] : given;
+  }
+  if (withDefaults["api-token"].trim() === "") withDefaults["api-token"] = env.CLOUDFLARE_API_TOKEN ?? "";
+  if (withDefaults["account-id"].trim() === "") withDefaults["account-id"] = env.CLOUDFLARE_ACCOUNT_ID ?? "";
+
+  const parsed = rawSchema.safeParse(withDefaults);
+  if (!parsed.success) {
+    throw new InputError(
+      parsed.error.issues.map((issue) => ({ inputs: issue.path.map(String), message: issue.message })),
+    );
+  }
+  const p = parsed.data;
+  const config: Config = {
+    apiToken: p["api-token"],
+    accountId: p["account-id"],
+    buckets: p.bucket,
+    permission: p.permission,
+    mode: p.mode,
+    prefixes: p.prefixes,
+    objects: p.objects,
+    ttlSeconds: p.ttl,
+    jurisdiction: p.jurisdiction,
+    parentAccessKeyId: p["parent-access-key-id"],
+    tokenScope: p["token-scope"],
+    createBucket: p["create-bucket"],
+    locationHint: p["location-hint"],
+    waitTimeoutSeconds: p["wait-timeout"],
+    exportEnv: p["export-env"],
+    revoke: p.revoke,
+    tokenName: p["token-name"],
+    apiUrl: p["api-url"],
+    s3Endpoint: p["s3-endpoint"] ?? defaultS3Endpoint(p["account-id"], p.jurisdiction),
+  };
+  const problems = [...RULES, ...NOT_YET]
+    .filter((rule) => rule.applies(config))
+    .map((rule) => rule.problem(config));
+  if (problems.length > 0) throw new InputError(problems);
+  return config;
+}

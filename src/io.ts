@@ -1,0 +1,29 @@
+/**
+ * Everything the action's core needs from the runner. The entry points implement it with
+ * @actions/core; tests and the CLI can implement it without globals.
+ */
+export interface ActionIO {
+  getInput(name: string): string;
+  getState(name: string): string;
+  setSecret(value: string): void;
+  setOutput(name: string, value: string): void;
+  exportVariable(name: string, value: string): void;
+  saveState(name: string, value: string): void;
+  info(message: string): void;
+  warning(message: string): void;
+  debug(message: string): void;
+  setFailed(message: string): void;
+  /** Appends Markdown to the job summary; may throw (e.g. no summary file), callers degrade to a warning. */
+  appendSummary(markdown: string): Promise<void>;
+}
+
+/** State from main to post: identifiers only, never a secret (the post step reads api-token again). */
+export const STATE = {
+  mode: "mode",
+  tokenId: "token-id",
+  tokenScope: "token-scope",
+  accountId: "account-id",
+  apiUrl: "api-url",
+  expiresAt: "expires-at",
+  revoke: "revoke",
+} as const;

@@ -1,0 +1,242 @@
+import { type CloudflareClient, CloudflareError, type HttpDeps } from "./cloudflare/client.js";
+import { bucketResourceKey, PERMISSION_GROUPS } from "./cloudflare/permission-groups.js";
+import {
+  type CreatedToken,
+  createToken,
+  deleteToken,
+  findPermissionGroups,
+  listTokens,
+  type NewToken,
+  type TokenTarget,
+} from "./cloudflare/tokens.js";
+import type { Config, TokenScope } from "./config.js";
+import { randomHex, sha256Hex, wholeSecondsIso } from "./derive.js";
+import { ActionError, describeError } from "./errors.js";
+import { childTokenName, type RunContext } from "./naming.js";
+import { type Readiness, type S3Credentials, waitUntilAccepted } from "./readiness.js";
+
+export type MintMode = "token" | "hybrid" | "temporary";
+
+/** What a revocation needs: identifiers only, never a secret. This is what main saves to state. */
+export interface ChildToken {
+  tokenId: string;
+  scope: TokenScope;
+  accountId: string;
+  apiUrl: string;
+  expiresAt: string;
+}
+
+export interface Minted {
+  mode: MintMode;
+  credentials: S3Credentials;
+  endpoint: string;
+  region: "auto";
+  buckets: string[];
+  /** ISO 8601 as Date#toISOString writes it. */
+  expiresAt: string;
+  child: ChildToken | undefined;
+  readiness: Readiness | undefined;
+}
+
+export interface MintDeps extends HttpDeps {
+  client: CloudflareClient;
+  /** Registers a secret with the log masker; called before the value can reach anything else. */
+  mask: (secret: string) => void;
+  /** Called as soon as a child token exists, so a cancelled job can still revoke it. */
+  onChildCreated: (child: ChildToken) => void | Promise<void>;
+  /** Called when a failing step has deleted its child itself, so the post step has nothing left to do. */
+  onChildDiscarded?: (child: ChildToken) => void | Promise<void>;
+  log: (message: string) => void;
+  debug: (message: string) => void;
+  run?: RunContext | undefined;
+}
+
+function target(config: Config): TokenTarget {
+  return { scope: config.tokenScope, accountId: config.accountId, token: config.apiToken };
+}
+
+function childTokenBody(config: Config, name: string, groupId: string, expiresOn: string): NewToken {
+  const resources = Object.fromEntries(
+    config.buckets.map((bucket) => [bucketResourceKey(config.accountId, config.jurisdiction, bucket), "*"]),
+  );
+  return {
+    name,
+    policies: [{ effect: "allow", permission_groups: [{ id: groupId }], resources }],
+    expires_on: expiresOn,
+  };
+}
+
+/**
+ * Creates the child token. Known permission-group ids first (one round trip); only a 400 (Cloudflare
+ * rejecting the id) triggers the lookup by name and scope and one more create. After an ambiguous
+ * failure the token is looked up by its unique name and deleted before retrying or giving up.
+ */
+async function createChildToken(
+  config: Config,
+  deps: MintDeps,
+  name: string,
+  expiresOn: string,
+): Promise<CreatedToken> {
+  const group = PERMISSION_GROUPS[config.permission];
+  const cleanupOrphan = async (failure: CloudflareError) => {
+    deps.log(
+      `Creating the child token gave no usable answer (${failure.message}); looking for "${name}" to delete it.`,
+    );
+    await deleteByName(config, deps, name);
+  };
+  try {
+    return await createToken(
+      deps.client,
+      target(config),
+      childTokenBody(config, name, group.knownId, expiresOn),
+      cleanupOrphan,
+    );
+  } catch (error) {
+    if (!(error instanceof CloudflareError) || error.status !== 400) throw error;
+    deps.log(
+      `Cloudflare rejected the known id of "${group.name}" (${error.message}); looking it up by name.`,
+    );
+    const found = await findPermissionGroups(deps.client, target(config), {
+      name: group.name,
+      scope: group.scope,
+    });
+    const match = found.find(
+      (g) => g.name === group.name && (g.scopes.length === 0 || g.scopes.includes(group.scope)),
+    );
+    if (!match) {
+      throw new ActionError(
+        "cloudflare",
+        `Cloudflare has no permission group named "${group.name}" for ${group.scope} (the create failed with: ${error.message}).`,
+        "The api-token may not be allowed to read permission groups, or Cloudflare renamed the group: please report it.",
+      );
+    }
+    if (match.id === group.knownId) throw error;
+    return await createToken(
+      deps.client,
+      target(config),
+      childTokenBody(config, name, match.id, expiresOn),
+      cleanupOrphan,
+    );
+  }
+}
+
+async function deleteByName(config: Config, deps: MintDeps, name: string): Promise<void> {
+  const tokens = await listTokens(deps.client, target(config));
+  for (const token of tokens.filter((t) => t.name === name)) {
+    await revokeChild(
+      deps.client,
+      { tokenId: token.id, scope: config.tokenScope, accountId: config.accountId },
+      config.apiToken,
+    );
+    deps.log(`Deleted the orphaned child token ${token.id}.`);
+  }
+}
+
+/** Deletes a child token; 404 means it is already gone. */
+export async function revokeChild(
+  client: CloudflareClient,
+  child: Pick<ChildToken, "tokenId" | "scope" | "accountId">,
+  apiToken: string,
+): Promise<"deleted" | "already-gone"> {
+  try {
+    await deleteToken(
+      client,
+      { scope: child.scope, accountId: child.accountId, token: apiToken },
+      child.tokenId,
+    );
+    return "deleted";
+  } catch (error) {
+    if (error instanceof CloudflareError && error.status === 404) return "already-gone";
+    throw error;
+  }
+}
+
+function probeKey(config: Config): string {
+  const key = `r2-ephemeral-readiness-${randomHex(8)}`;
+  if (config.objects[0] !== undefined) return config.objects[0];
+  return `${config.prefixes[0] ?? ""}${key}`;
+}
+
+/**
+ * Mints credentials for the configured mode, proves them at the S3 endpoint and returns them.
+ * Whatever fails after something was minted, what was minted is deleted before the error goes on.
+ */
+export async function mint(config: Config, deps: MintDeps): Promise<Minted> {
+  const mintId = randomHex(4);
+  const name = childTokenName(mintId, { tokenName: config.tokenName, run: deps.run });
+  const expiresOn = wholeSecondsIso(deps.now() + config.ttlSeconds * 1000);
+
+  const created = await createChildToken(config, deps, name, expiresOn);
+  deps.mask(created.value);
+  const secretAccessKey = await sha256Hex(created.value);
+  deps.mask(secretAccessKey);
+
+  const child: ChildToken = {
+    tokenId: created.id,
+    scope: config.tokenScope,
+    accountId: config.accountId,
+    apiUrl: config.apiUrl,
+    expiresAt: new Date(created.expires_on ?? expiresOn).toISOString(),
+  };
+  try {
+    await deps.onChildCreated(child);
+    deps.log(`Created child token ${child.tokenId} ("${created.name}"), expiring at ${child.expiresAt}.`);
+    const credentials: S3Credentials = { accessKeyId: created.id, secretAccessKey, sessionToken: "" };
+    const readiness = await waitForReadiness(config, deps, credentials);
+    return {
+      mode: "token",
+      credentials,
+      endpoint: config.s3Endpoint,
+      region: "auto",
+      buckets: config.buckets,
+      expiresAt: child.expiresAt,
+      child,
+      readiness,
+    };
+  } catch (error) {
+    await discardChild(config, deps, child, error);
+    throw error;
+  }
+}
+
+async function waitForReadiness(
+  config: Config,
+  deps: MintDeps,
+  credentials: S3Credentials,
+): Promise<Readiness | undefined> {
+  if (config.waitTimeoutSeconds === 0) {
+    deps.log("wait-timeout is 0: not checking that the S3 endpoint accepts the credentials yet.");
+    return undefined;
+  }
+  const bucket = config.buckets[0] as string;
+  const readiness = await waitUntilAccepted(
+    { endpoint: config.s3Endpoint, bucket, key: probeKey(config) },
+    credentials,
+    config.waitTimeoutSeconds * 1000,
+    { ...deps, log: deps.debug },
+  );
+  deps.log(
+    `The S3 endpoint accepted the credentials after ${readiness.waitedMs} ms (${readiness.probes} probe${readiness.probes === 1 ? "" : "s"}).`,
+  );
+  return readiness;
+}
+
+/** Deletes a child token minted by a step that is failing anyway; a failure here is reported, not thrown. */
+export async function discardChild(
+  config: Config,
+  deps: MintDeps,
+  child: ChildToken,
+  cause: unknown,
+): Promise<void> {
+  try {
+    const outcome = await revokeChild(deps.client, child, config.apiToken);
+    deps.log(
+      `Deleted child token ${child.tokenId} because the step failed (${outcome === "deleted" ? "revoked" : "already gone"}).`,
+    );
+    await deps.onChildDiscarded?.(child);
+  } catch (error) {
+    deps.log(
+      `Could not delete child token ${child.tokenId} after the failure (${describeError(cause)}): ${describeError(error)}. It expires at ${child.expiresAt}; delete it by hand if it matters.`,
+    );
+  }
+}

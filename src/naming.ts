@@ -1,0 +1,39 @@
+import { MAX_TOKEN_NAME_LENGTH } from "./config.js";
+
+/** Who is minting: the workflow run in Actions, or a free-form origin for the CLI. */
+export interface RunContext {
+  repository: string;
+  runId: string;
+  runAttempt: string;
+  job: string;
+}
+
+export const DEFAULT_NAME_PREFIX = "r2-ephemeral";
+const LIMIT = 120;
+
+function shorten(text: string, by: number): string {
+  return by <= 0 ? text : text.slice(0, Math.max(0, text.length - by));
+}
+
+/**
+ * The child token's name always ends with the unique mint id, so a lookup by name after an ambiguous
+ * create can never match another token. Over Cloudflare's 120 characters the job part is shortened
+ * first, then the repository; never the mint id.
+ */
+export function childTokenName(
+  mintId: string,
+  options: { tokenName?: string | undefined; run?: RunContext | undefined },
+): string {
+  if (options.tokenName !== undefined)
+    return `${options.tokenName.slice(0, MAX_TOKEN_NAME_LENGTH)} ${mintId}`;
+  if (!options.run) return `${DEFAULT_NAME_PREFIX} ${mintId}`;
+  const { repository, runId, runAttempt, job } = options.run;
+  const build = (repo: string, jobPart: string) =>
+    [DEFAULT_NAME_PREFIX, repo, "run", `${runId}.${runAttempt}`, jobPart, mintId]
+      .filter((part) => part !== "")
+      .join(" ");
+  let over = build(repository, job).length - LIMIT;
+  const jobPart = shorten(job, over);
+  over = build(repository, jobPart).length - LIMIT;
+  return build(shorten(repository, over), jobPart);
+}

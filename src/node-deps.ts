@@ -1,0 +1,34 @@
+import { setTimeout as delay } from "node:timers/promises";
+import type { HttpDeps } from "./cloudflare/client.js";
+
+type Env = Record<string, string | undefined>;
+
+const PROXY_VARIABLES = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"];
+
+export function usesProxy(env: Env): boolean {
+  return PROXY_VARIABLES.some((name) => (env[name] ?? "").trim() !== "");
+}
+
+/**
+ * Node's fetch, clock and timers. A proxy is honoured through undici's EnvHttpProxyAgent
+ * (HTTPS_PROXY / HTTP_PROXY / NO_PROXY); undici is loaded only when a proxy is configured,
+ * so the common path does not pay for it at start-up.
+ */
+export async function nodeHttpDeps(env: Env): Promise<HttpDeps> {
+  let fetcher: HttpDeps["fetch"] = (input, init) => fetch(input, init);
+  if (usesProxy(env)) {
+    const { EnvHttpProxyAgent, fetch: undiciFetch } = await import("undici");
+    const dispatcher = new EnvHttpProxyAgent();
+    fetcher = (input, init) =>
+      undiciFetch(input, {
+        ...(init as Parameters<typeof undiciFetch>[1]),
+        dispatcher,
+      }) as unknown as Promise<Response>;
+  }
+  return {
+    fetch: fetcher,
+    now: () => Date.now(),
+    sleep: (ms) => delay(ms),
+    random: () => Math.random(),
+  };
+}

@@ -1,0 +1,106 @@
+import { AwsV4Signer } from "aws4fetch";
+import type { HttpDeps } from "./cloudflare/client.js";
+import { ActionError } from "./errors.js";
+
+export interface S3Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** Empty for token credentials. */
+  sessionToken: string;
+}
+
+export interface ProbeTarget {
+  endpoint: string;
+  bucket: string;
+  /** A key inside the minted scope; HEAD of it answers 404 (or 200) once the credentials are honoured. */
+  key: string;
+}
+
+export interface Readiness {
+  waitedMs: number;
+  probes: number;
+}
+
+/**
+ * Cloudflare takes up to a minute to honour new credentials at the S3 endpoint. Poll every 250 ms
+ * for the first 10 s (most propagation ends there, and a short interval keeps the step's tail short),
+ * then back off to at most 2 s.
+ */
+export function pollIntervalMs(elapsedMs: number): number {
+  if (elapsedMs < 10_000) return 250;
+  return Math.min(2_000, 500 * 2 ** Math.floor((elapsedMs - 10_000) / 5_000));
+}
+
+const PROBE_TIMEOUT_MS = 5_000;
+
+/** Path-style URL of a key, each segment encoded as S3 expects. */
+export function objectUrl(endpoint: string, bucket: string, key: string): string {
+  const path = key.split("/").map(encodeURIComponent).join("/");
+  return `${endpoint.replace(/\/+$/, "")}/${encodeURIComponent(bucket)}/${path}`;
+}
+
+type ProbeResult = { accepted: true; status: number } | { accepted: false; reason: string };
+
+async function probeOnce(
+  target: ProbeTarget,
+  credentials: S3Credentials,
+  deps: HttpDeps,
+): Promise<ProbeResult> {
+  const signer = new AwsV4Signer({
+    method: "HEAD",
+    url: objectUrl(target.endpoint, target.bucket, target.key),
+    accessKeyId: credentials.accessKeyId,
+    secretAccessKey: credentials.secretAccessKey,
+    ...(credentials.sessionToken ? { sessionToken: credentials.sessionToken } : {}),
+    service: "s3",
+    region: "auto",
+  });
+  const signed = await signer.sign();
+  try {
+    const response = await deps.fetch(signed.url.toString(), {
+      method: "HEAD",
+      headers: Object.fromEntries(signed.headers),
+      signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+    });
+    await response.body?.cancel();
+    // 404 (no such key) and 200 both prove the credentials were authorised for the key.
+    if (response.status === 404 || (response.status >= 200 && response.status < 300)) {
+      return { accepted: true, status: response.status };
+    }
+    return { accepted: false, reason: `HTTP ${response.status}` };
+  } catch (error) {
+    return { accepted: false, reason: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/**
+ * Signs cheap HEAD requests with the new credentials until the S3 endpoint accepts them.
+ * Throws a readiness ActionError at the timeout; the caller deletes what it minted.
+ */
+export async function waitUntilAccepted(
+  target: ProbeTarget,
+  credentials: S3Credentials,
+  timeoutMs: number,
+  deps: HttpDeps & { log?: (message: string) => void },
+): Promise<Readiness> {
+  const started = deps.now();
+  let probes = 0;
+  let lastReason = "no answer";
+  for (;;) {
+    const probeStarted = deps.now();
+    probes++;
+    const result = await probeOnce(target, credentials, deps);
+    const elapsed = deps.now() - started;
+    if (result.accepted) return { waitedMs: elapsed, probes };
+    lastReason = result.reason;
+    deps.log?.(`S3 endpoint does not accept the new credentials yet (${lastReason}) after ${elapsed} ms.`);
+    const nextAt = probeStarted + pollIntervalMs(elapsed);
+    if (nextAt - started >= timeoutMs) break;
+    await deps.sleep(Math.max(0, nextAt - deps.now()));
+  }
+  throw new ActionError(
+    "readiness",
+    `The S3 endpoint ${target.endpoint} did not accept the new credentials within ${Math.round(timeoutMs / 1000)} s (${probes} probes of ${target.bucket}/${target.key}; last answer: ${lastReason}).`,
+    "Cloudflare usually honours new credentials within a minute: raise wait-timeout, check s3-endpoint and jurisdiction, or set wait-timeout: 0 to skip the check.",
+  );
+}

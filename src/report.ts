@@ -1,0 +1,85 @@
+import type { Config } from "./config.js";
+import type { ActionIO } from "./io.js";
+import type { Minted } from "./mint.js";
+
+/** The action's outputs, from what was minted. Every declared output is set; empty where it does not apply. */
+export function outputsOf(minted: Minted): Record<string, string> {
+  return {
+    "access-key-id": minted.credentials.accessKeyId,
+    "secret-access-key": minted.credentials.secretAccessKey,
+    "session-token": minted.credentials.sessionToken,
+    endpoint: minted.endpoint.replace(/\/+$/, ""),
+    region: minted.region,
+    bucket: minted.buckets.join(","),
+    "expires-at": minted.expiresAt,
+    "token-id": minted.child?.tokenId ?? "",
+  };
+}
+
+/** The variables every S3 tool reads. AWS_SESSION_TOKEN is always written so a stale one cannot leak into signing. */
+export function environmentOf(minted: Minted): Record<string, string> {
+  return {
+    AWS_ACCESS_KEY_ID: minted.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: minted.credentials.secretAccessKey,
+    AWS_SESSION_TOKEN: minted.credentials.sessionToken,
+    AWS_ENDPOINT_URL_S3: minted.endpoint.replace(/\/+$/, ""),
+    AWS_REGION: minted.region,
+    AWS_DEFAULT_REGION: minted.region,
+  };
+}
+
+/** Secrets were masked when they were minted; this only writes them where later steps read them. */
+export function publish(minted: Minted, config: Config, io: ActionIO): void {
+  for (const [name, value] of Object.entries(outputsOf(minted))) io.setOutput(name, value);
+  if (config.exportEnv) {
+    for (const [name, value] of Object.entries(environmentOf(minted))) io.exportVariable(name, value);
+  }
+}
+
+function cell(value: string): string {
+  return value.replace(/\|/g, "\\|").replace(/\n/g, " ");
+}
+
+function narrowing(config: Config): string {
+  const parts = [
+    ...config.prefixes.map((p) => `prefix \`${p}\``),
+    ...config.objects.map((o) => `object \`${o}\``),
+  ];
+  return parts.length > 0 ? parts.join(", ") : "whole bucket";
+}
+
+/** The main step's job summary: identifiers and settings only, never a secret. */
+export function mintSummary(minted: Minted, config: Config): string {
+  const rows: [string, string][] = [
+    ["Mode", minted.mode],
+    ["Buckets", minted.buckets.map((b) => `\`${b}\``).join(", ")],
+    ["Permission", config.permission],
+    ["Narrowing", narrowing(config)],
+    ["Expires at", minted.expiresAt],
+    ["Token id", minted.child ? `\`${minted.child.tokenId}\`` : "none (temporary credentials)"],
+    ["Endpoint", minted.endpoint],
+    [
+      "Readiness wait",
+      minted.readiness
+        ? `${minted.readiness.waitedMs} ms (${minted.readiness.probes} probes)`
+        : "skipped (wait-timeout: 0)",
+    ],
+  ];
+  return [
+    "### R2 credentials minted",
+    "",
+    "| | |",
+    "|---|---|",
+    ...rows.map(([k, v]) => `| ${k} | ${cell(v)} |`),
+    "",
+  ].join("\n");
+}
+
+/** Writes to the job summary; a summary that cannot be written is a warning, never a failure. */
+export async function appendSummary(io: ActionIO, markdown: string): Promise<void> {
+  try {
+    await io.appendSummary(markdown);
+  } catch (error) {
+    io.warning(`Could not write the job summary: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
