@@ -138,8 +138,9 @@ const enumInput = <T extends readonly [string, ...string[]]>(name: InputName, va
     return z.NEVER;
   });
 
-const urlInput = (name: InputName, example: string) =>
-  z.string().transform((value, ctx) => {
+const checkUrl =
+  (name: InputName, example: string) =>
+  (value: string, ctx: z.RefinementCtx): string => {
     const trimmed = value.trim();
     let parsed: URL | undefined;
     try {
@@ -161,7 +162,7 @@ const urlInput = (name: InputName, example: string) =>
     }
     // Passed through as given, only without the trailing slash the contract forbids.
     return trimmed.replace(/\/+$/, "");
-  });
+  };
 
 const secretInput = (name: InputName, missing: string) =>
   z.string().transform((value, ctx) => {
@@ -275,15 +276,12 @@ const rawSchema = z.object({
     });
     return z.NEVER;
   }),
-  "api-url": urlInput("api-url", DEFAULT_API_URL),
-  "s3-endpoint": z
-    .string()
-    .pipe(
-      z.union([
-        z.literal("").transform(() => undefined),
-        urlInput("s3-endpoint", "https://<account-id>.r2.cloudflarestorage.com"),
-      ]),
-    ),
+  "api-url": z.string().transform(checkUrl("api-url", DEFAULT_API_URL)),
+  "s3-endpoint": z.string().transform((value, ctx) => {
+    // Empty means derived from account-id and jurisdiction after parsing.
+    if (value.trim() === "") return undefined;
+    return checkUrl("s3-endpoint", "https://<account-id>.r2.cloudflarestorage.com")(value, ctx);
+  }),
 });
 
 /** The defaults of action.yml, applied when an input is missing or empty (the CLI passes no defaults). */

@@ -1,0 +1,163 @@
+import { describe, expect, it } from "vitest";
+import {
+  defaultS3Endpoint,
+  parseConfig,
+  parseDuration,
+  type RawInputs,
+  splitList,
+} from "../../src/config.js";
+import { InputError } from "../../src/errors.js";
+
+const ACCOUNT = "0123456789abcdef0123456789abcdef";
+const TOKEN = "cfat_abcdefghijklmnopqrstuvwxyz0123456789ABCD";
+const base: RawInputs = { "api-token": TOKEN, "account-id": ACCOUNT, bucket: "my-bucket" };
+
+function problemsOf(raw: RawInputs, env = {}): string[] {
+  try {
+    parseConfig(raw, env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(InputError);
+    return (error as InputError).problems.map((p) => p.message);
+  }
+  throw new Error("expected an input error");
+}
+
+describe("parseConfig", () => {
+  it("applies the defaults of action.yml", () => {
+    const config = parseConfig(base);
+    expect(config).toMatchObject({
+      buckets: ["my-bucket"],
+      permission: "object-read-only",
+      mode: "token",
+      ttlSeconds: 3600,
+      jurisdiction: "default",
+      tokenScope: "account",
+      createBucket: false,
+      waitTimeoutSeconds: 60,
+      exportEnv: true,
+      revoke: true,
+      apiUrl: "https://api.cloudflare.com/client/v4",
+      s3Endpoint: `https://${ACCOUNT}.r2.cloudflarestorage.com`,
+      prefixes: [],
+      objects: [],
+    });
+  });
+
+  it("falls back to CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID", () => {
+    const config = parseConfig(
+      { bucket: "b-1" },
+      { CLOUDFLARE_API_TOKEN: TOKEN, CLOUDFLARE_ACCOUNT_ID: ACCOUNT },
+    );
+    expect(config.apiToken).toBe(TOKEN);
+    expect(config.accountId).toBe(ACCOUNT);
+  });
+
+  it("splits buckets on commas and newlines, keeping order and dropping duplicates", () => {
+    expect(parseConfig({ ...base, bucket: " b-two ,\nb-one\n\nb-two, " }).buckets).toEqual([
+      "b-two",
+      "b-one",
+    ]);
+  });
+
+  it("derives the jurisdiction endpoint and keeps an s3-endpoint override without its trailing slash", () => {
+    expect(parseConfig({ ...base, jurisdiction: "eu" }).s3Endpoint).toBe(
+      `https://${ACCOUNT}.eu.r2.cloudflarestorage.com`,
+    );
+    expect(parseConfig({ ...base, "s3-endpoint": "http://127.0.0.1:9000/" }).s3Endpoint).toBe(
+      "http://127.0.0.1:9000",
+    );
+    expect(defaultS3Endpoint(ACCOUNT, "fedramp")).toBe(`https://${ACCOUNT}.fedramp.r2.cloudflarestorage.com`);
+  });
+
+  it.each([
+    ["90", 90],
+    ["90s", 90],
+    ["15m", 900],
+    ["1h", 3600],
+    ["7d", 604800],
+  ])("reads ttl %s as %i seconds", (ttl, seconds) => {
+    expect(parseConfig({ ...base, ttl }).ttlSeconds).toBe(seconds);
+  });
+
+  it.each([
+    ["bucket", "Bad_Bucket"],
+    ["bucket", "ab"],
+    ["bucket", "a".repeat(64)],
+    ["bucket", "my.bucket"],
+    ["bucket", "my/bucket"],
+    ["bucket", "-bucket"],
+    ["account-id", "0123456789ABCDEF0123456789ABCDEF"],
+    ["account-id", "0123456789abcdef"],
+    ["ttl", "0"],
+    ["ttl", "-1"],
+    ["ttl", "1e9"],
+    ["ttl", "1h30x"],
+    ["ttl", "59"],
+    ["ttl", "8d"],
+    ["permission", "admin"],
+    ["mode", "session"],
+    ["jurisdiction", "EU"],
+    ["token-scope", "org"],
+    ["wait-timeout", "-5"],
+    ["export-env", "yes"],
+    ["revoke", "maybe"],
+    ["location-hint", "mars"],
+    ["api-url", "ftp://example.com"],
+    ["s3-endpoint", "not a url"],
+    ["parent-access-key-id", "xyz"],
+    ["token-name", "x".repeat(112)],
+  ])("refuses %s = %j, naming the input and quoting the value", (input, value) => {
+    const messages = problemsOf({ ...base, [input]: value });
+    expect(messages.join(" ")).toContain(`Input ${input}`);
+    expect(messages.join(" ")).toContain(
+      JSON.stringify(value.includes("\n") ? value : value.trim()).slice(1, 20),
+    );
+  });
+
+  it("says that secrets are not passed to forks when the token is missing", () => {
+    const [message] = problemsOf({ bucket: "b-1", "account-id": ACCOUNT });
+    expect(message).toMatch(/api-token is empty and CLOUDFLARE_API_TOKEN is not set/);
+    expect(message).toMatch(/forks or by Dependabot/);
+  });
+
+  it("refuses a token with a newline inside without quoting it", () => {
+    const secret = "cfat_first_half\nsecond_half_of_token";
+    const messages = problemsOf({ ...base, "api-token": secret });
+    expect(messages.join(" ")).toMatch(/api-token contains whitespace or control characters/);
+    expect(messages.join(" ")).not.toContain("first_half");
+  });
+
+  it("reports every problem at once", () => {
+    expect(problemsOf({ ...base, bucket: "Bad", ttl: "x", jurisdiction: "mars" })).toHaveLength(3);
+  });
+
+  it.each([
+    [{ mode: "temporary", bucket: "a-1,b-2" }, ["bucket", "mode"]],
+    [{ bucket: "a-1,b-2", prefixes: "logs/" }, ["bucket", "prefixes"]],
+    [{ bucket: "a-1,b-2", permission: "admin-read-write" }, ["bucket", "permission"]],
+    [{ "parent-access-key-id": "0123456789abcdef0123456789abcdef" }, ["parent-access-key-id", "mode"]],
+    [{ "location-hint": "weur" }, ["location-hint", "create-bucket"]],
+  ])("names every input of a contradiction: %j", (inputs, names) => {
+    const text = problemsOf({ ...base, ...inputs }).join(" ");
+    for (const name of names) expect(text).toContain(name);
+  });
+
+  it.each([
+    [{ mode: "temporary" }, /mode.*not implement/],
+    [{ prefixes: "logs/" }, /prefixes and objects.*not implement/],
+    [{ objects: "a.txt" }, /prefixes and objects.*not implement/],
+    [{ permission: "admin-read-only" }, /admin permissions are not implemented/],
+    [{ "create-bucket": "true" }, /create-bucket.*not implement/],
+  ])("fails loudly on what this version does not implement yet: %j", (inputs, pattern) => {
+    expect(problemsOf({ ...base, ...inputs }).join(" ")).toMatch(pattern);
+  });
+});
+
+describe("splitList and parseDuration", () => {
+  it("ignores empty entries", () => {
+    expect(splitList(",\n , a ,,b\n")).toEqual(["a", "b"]);
+  });
+  it("rejects fractions, exponents and unknown units", () => {
+    for (const value of ["1.5h", "1e3", "10w", "", "h"]) expect(parseDuration(value)).toBeUndefined();
+  });
+});

@@ -1,0 +1,56 @@
+import { createHash } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { parseRetryAfter, retryDelayMs } from "../../src/cloudflare/retry.js";
+import { randomHex, sha256Hex, wholeSecondsIso } from "../../src/derive.js";
+import { objectUrl, pollIntervalMs } from "../../src/readiness.js";
+
+describe("derivation", () => {
+  it("derives the secret access key as the lowercase hex sha256 of the whole token value", async () => {
+    const value = "cfat_Zx9AbCdEfGhIjKlMnOpQrStUvWxYz0123456789a1b2";
+    expect(await sha256Hex(value)).toBe(createHash("sha256").update(value).digest("hex"));
+    expect(await sha256Hex("abc")).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  });
+
+  it("formats expires_on in whole seconds", () => {
+    expect(wholeSecondsIso(Date.UTC(2026, 10, 27, 23, 30, 0, 999))).toBe("2026-11-27T23:30:00Z");
+  });
+
+  it("makes random hex ids of the requested length", () => {
+    expect(randomHex(4)).toMatch(/^[0-9a-f]{8}$/);
+    expect(randomHex(4)).not.toBe(randomHex(4));
+  });
+});
+
+describe("retry timing", () => {
+  const policy = { maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 4000, totalBudgetMs: 60_000 };
+
+  it("uses full jitter under an exponential ceiling", () => {
+    expect(retryDelayMs(policy, 1, () => 0.999)).toBe(499);
+    expect(retryDelayMs(policy, 3, () => 0.5)).toBe(1000);
+    expect(retryDelayMs(policy, 10, () => 0.999)).toBe(3996);
+    expect(retryDelayMs(policy, 2, () => 0)).toBe(0);
+  });
+
+  it("reads Retry-After as seconds or as an HTTP date", () => {
+    const now = Date.UTC(2026, 10, 28, 0, 0, 0);
+    expect(parseRetryAfter("3", now)).toBe(3000);
+    expect(parseRetryAfter("Sat, 28 Nov 2026 00:00:05 GMT", now)).toBe(5000);
+    expect(parseRetryAfter("Sat, 28 Nov 2026 00:00:00 GMT", now + 1000)).toBe(0);
+    expect(parseRetryAfter("soon", now)).toBeUndefined();
+    expect(parseRetryAfter(null, now)).toBeUndefined();
+  });
+});
+
+describe("readiness polling", () => {
+  it("polls every 250 ms for 10 s, then backs off to at most 2 s", () => {
+    expect(pollIntervalMs(0)).toBe(250);
+    expect(pollIntervalMs(9_999)).toBe(250);
+    expect(pollIntervalMs(10_000)).toBe(500);
+    expect(pollIntervalMs(16_000)).toBe(1000);
+    expect(pollIntervalMs(59_000)).toBe(2000);
+  });
+
+  it("builds path-style URLs with encoded key segments", () => {
+    expect(objectUrl("http://h:1/", "b-1", "dir/a b+c.txt")).toBe("http://h:1/b-1/dir/a%20b%2Bc.txt");
+  });
+});
