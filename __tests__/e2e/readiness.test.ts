@@ -1,0 +1,147 @@
+// Readiness: new credentials take a while to be honoured by R2's S3 endpoint. The emulator refuses
+// them for `propagationDelayMs`; main must wait (and say how long), so that the job's first real
+// S3 request succeeds, and must give up and clean up at `wait-timeout`.
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import type { SeededToken } from "../../emulator/types.js";
+import {
+  bucketName,
+  callsTo,
+  deleteLeftoverChildTokens,
+  type Emulator,
+  emulatorInputs,
+  liveChildIds,
+  startQuietEmulator,
+} from "../helpers/emulator.js";
+import { describeStep, errorLines, runMain, runPost, warningLines } from "../helpers/runner.js";
+import { putText, s3ClientFromOutputs } from "../helpers/s3.js";
+
+let emulator: Emulator;
+let minter: SeededToken;
+
+/** "waited 2.9 s", "ready after 2910 ms", "3.1 seconds": the wait the step reports, in ms. */
+function reportedWaitMs(stdout: string): number | undefined {
+  for (const line of stdout.split("\n")) {
+    if (!/wait|ready|accept|propagat/i.test(line) || line.startsWith("::add-mask::")) continue;
+    const match = /(\d+(?:\.\d+)?)\s*(ms|s|sec|secs|seconds?)\b/i.exec(line);
+    if (match) return Number(match[1]) * (match[2]?.toLowerCase() === "ms" ? 1 : 1000);
+  }
+  return undefined;
+}
+
+beforeAll(async () => {
+  emulator = await startQuietEmulator();
+  minter = await emulator.seedToken({ scope: "account", preset: "minter" });
+});
+
+afterAll(async () => {
+  await emulator?.close();
+});
+
+beforeEach(() => {
+  emulator.set({ propagationDelayMs: 0, revocationDelayMs: 0 });
+  emulator.resetCalls();
+});
+
+afterEach(async () => {
+  expect(await deleteLeftoverChildTokens(emulator, { account: minter })).toEqual([]);
+});
+
+describe("waiting for the S3 endpoint", () => {
+  test("waits out a 3 s propagation delay so that the job's first S3 request succeeds", async () => {
+    emulator.set({ propagationDelayMs: 3_000 });
+    const bucket = bucketName("ready");
+    await emulator.createBucket(bucket);
+    const inputs = emulatorInputs(emulator, minter, bucket, { permission: "object-read-write" });
+
+    const main = await runMain({ inputs });
+    const mainEnded = Date.now();
+    expect(main.exitCode, describeStep(main)).toBe(0);
+
+    // The first real request, right after main: one attempt, no retry.
+    const s3 = s3ClientFromOutputs(main.outputs);
+    expect(await putText(s3, bucket, "first.txt", "first try")).toMatchObject({ ok: true });
+    s3.destroy();
+
+    // Main waited (it could not have been accepted before the delay) but not much longer.
+    expect(main.durationMs).toBeGreaterThanOrEqual(3_000);
+    expect(main.durationMs).toBeLessThan(3_000 + 1_000);
+
+    // It polled often (every 250 ms at first): refusals, then one acceptance, then nothing more.
+    const accessKeyId = main.outputs["access-key-id"];
+    const probes = emulator.s3Calls.filter(
+      (call) => call.accessKeyId === accessKeyId && call.at <= mainEnded,
+    );
+    expect(probes.length).toBeGreaterThanOrEqual(8);
+    expect(probes.slice(0, -1).every((call) => call.status === 401 || call.status === 403)).toBe(true);
+    expect([200, 404]).toContain(probes.at(-1)?.status);
+    expect(probes.every((call) => call.bucket === bucket)).toBe(true);
+
+    // It reports how long it waited.
+    const waited = reportedWaitMs(main.stdout);
+    expect(waited, `no line reports the wait:\n${main.stdout}`).toBeDefined();
+    expect(waited).toBeGreaterThanOrEqual(2_000);
+    expect(waited).toBeLessThanOrEqual(main.durationMs);
+
+    const post = await runPost({ inputs, state: main.state, env: main.env });
+    expect(post.exitCode, describeStep(post)).toBe(0);
+    expect(liveChildIds(emulator)).toEqual([]);
+  });
+
+  test("wait-timeout 0 makes no S3 request and does not wait", async () => {
+    emulator.set({ propagationDelayMs: 5_000 });
+    const bucket = bucketName("nowait");
+    await emulator.createBucket(bucket);
+    const inputs = emulatorInputs(emulator, minter, bucket, { "wait-timeout": "0" });
+
+    const main = await runMain({ inputs });
+    expect(main.exitCode, describeStep(main)).toBe(0);
+    expect(emulator.s3Calls).toEqual([]);
+    expect(main.durationMs).toBeLessThan(2_500);
+
+    // The delay was real: the credentials are not honoured yet.
+    const s3 = s3ClientFromOutputs(main.outputs);
+    expect(await putText(s3, bucket, "too-early.txt", "x")).toMatchObject({ ok: false });
+    s3.destroy();
+
+    const post = await runPost({ inputs, state: main.state, env: main.env });
+    expect(post.exitCode, describeStep(post)).toBe(0);
+    expect(liveChildIds(emulator)).toEqual([]);
+  });
+
+  test("at wait-timeout main fails clearly and deletes the token it minted before the post step runs", async () => {
+    emulator.set({ propagationDelayMs: 10_000 });
+    const bucket = bucketName("timeout");
+    await emulator.createBucket(bucket);
+    const inputs = emulatorInputs(emulator, minter, bucket, { "wait-timeout": "2" });
+
+    const main = await runMain({ inputs });
+    expect(main.exitCode, describeStep(main)).toBe(1);
+    expect(main.durationMs).toBeGreaterThanOrEqual(2_000);
+    expect(main.durationMs).toBeLessThan(6_000);
+    const errors = errorLines(main);
+    expect(errors, describeStep(main)).toHaveLength(1);
+    // It says what happened and what to change: the wait-timeout (2 s here).
+    expect(errors[0]).toMatch(/wait-timeout|\b2 ?s\b|2 seconds/);
+    expect(errors[0]).not.toMatch(/\n\s+at /); // no stack trace
+
+    // Main cleaned up itself: the child is gone before post runs.
+    expect(callsTo(emulator, "tokens.create").map((call) => call.status)).toEqual([200]);
+    const childId = emulator.s3Calls[0]?.accessKeyId;
+    expect(childId, "main probed S3 with the child's access key id").toMatch(/^[0-9a-f]{32}$/);
+    expect(liveChildIds(emulator)).toEqual([]);
+    expect(callsTo(emulator, "tokens.delete").map((call) => `${call.path} ${call.status}`)).toEqual([
+      `/accounts/${emulator.accountId}/tokens/${childId} 200`,
+    ]);
+    // On failure the credential outputs stay empty.
+    for (const name of ["access-key-id", "secret-access-key", "session-token"]) {
+      expect(main.outputs[name] ?? "", name).toBe("");
+    }
+    expect(main.env.AWS_SECRET_ACCESS_KEY ?? "").toBe("");
+
+    // The post step has nothing left to revoke and does not warn about it.
+    const post = await runPost({ inputs, state: main.state, env: main.env });
+    expect(post.exitCode, describeStep(post)).toBe(0);
+    expect(warningLines(post)).toEqual([]);
+    expect(liveChildIds(emulator)).toEqual([]);
+  });
+});

@@ -1,0 +1,126 @@
+/**
+ * Small helpers around the emulator (emulator/index.ts) for the end-to-end tests: unique bucket
+ * names, the inputs that point the action at the emulator, call filters and clean-up.
+ */
+import { randomBytes } from "node:crypto";
+import { startEmulator } from "../../emulator/index.js";
+import type { CallRecord, EmulatorOptions, SeededToken } from "../../emulator/types.js";
+import type { Inputs } from "./runner.js";
+
+export { startEmulator };
+export type Emulator = Awaited<ReturnType<typeof startEmulator>>;
+
+/** Permission group ids the action sends first (Cloudflare's, NOTES §3). */
+export const ITEM_WRITE_GROUP = "2efd5506f9c8494dacb1fa10a3e7d5b6";
+export const ITEM_READ_GROUP = "6a018a9f2fc74eb6b293b0c548f38b39";
+
+/** The emulator most tests want: no propagation or revocation delay, no latency. */
+export function startQuietEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  return startEmulator({ propagationDelayMs: 0, revocationDelayMs: 0, latencyMs: 0, ...options });
+}
+
+let counter = 0;
+/** A bucket name no other test uses (valid R2 name: lower-case letters, digits, hyphens). */
+export function bucketName(label = "bkt"): string {
+  counter += 1;
+  return `${label}-${counter}-${randomBytes(3).toString("hex")}`;
+}
+
+/** The resource key of a bucket in a token policy. */
+export function bucketResource(accountId: string, bucket: string, jurisdiction = "default"): string {
+  return `com.cloudflare.edge.r2.bucket.${accountId}_${jurisdiction}_${bucket}`;
+}
+
+/** Inputs that point the action at the emulator (API and S3 endpoint of the jurisdiction). */
+export function emulatorInputs(
+  emulator: Emulator,
+  token: SeededToken,
+  bucket: string,
+  overrides: Inputs = {},
+): Inputs {
+  const jurisdiction = overrides.jurisdiction ?? "default";
+  return {
+    "api-token": token.value,
+    "account-id": emulator.accountId,
+    bucket,
+    "api-url": emulator.apiUrl,
+    "s3-endpoint": emulator.s3Endpoint(jurisdiction === "default" ? undefined : (jurisdiction as "eu")),
+    ...overrides,
+  };
+}
+
+export function callsTo(emulator: Emulator, route: CallRecord["route"]): CallRecord[] {
+  return emulator.calls.filter((call) => call.route === route);
+}
+
+/** `route status` for each Cloudflare API call, in order: a readable sequence for assertions. */
+export function callSequence(emulator: Emulator): string[] {
+  return emulator.calls.map((call) => `${call.route} ${call.status}`);
+}
+
+export function liveChildIds(emulator: Emulator): string[] {
+  return emulator.liveChildTokens().map((token) => token.id);
+}
+
+/** Calls the emulator's Cloudflare API directly (as a person with the seeded token would). */
+export async function cloudflareApi(
+  emulator: Emulator,
+  token: SeededToken,
+  method: string,
+  path: string,
+): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(`${emulator.apiUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token.value}` },
+  });
+  const text = await response.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {}
+  return { status: response.status, body };
+}
+
+/**
+ * Deletes every child token still alive (the tests' own clean-up, with the seeded minters), so a
+ * failing test does not make the next one fail. Returns the ids it had to delete.
+ */
+export async function deleteLeftoverChildTokens(
+  emulator: Emulator,
+  minters: { account?: SeededToken; user?: SeededToken },
+): Promise<string[]> {
+  const leftovers = emulator.liveChildTokens();
+  for (const token of leftovers) {
+    const minter = token.scope === "user" ? minters.user : minters.account;
+    if (!minter) throw new Error(`no ${token.scope} minter to clean up child token ${token.id}`);
+    const path =
+      token.scope === "user"
+        ? `/user/tokens/${token.id}`
+        : `/accounts/${emulator.accountId}/tokens/${token.id}`;
+    const { status } = await cloudflareApi(emulator, minter, "DELETE", path);
+    if (status !== 200 && status !== 404) throw new Error(`clean-up: DELETE ${path} answered ${status}`);
+  }
+  return leftovers.map((token) => token.id);
+}
+
+/** The body the action sent with a token create (as the emulator recorded it). */
+export interface CreateTokenBody {
+  name: string;
+  expires_on: string;
+  not_before?: string;
+  policies: {
+    effect: string;
+    permission_groups: { id: string; name?: string }[];
+    resources: Record<string, unknown>;
+  }[];
+}
+
+export function createBodyOf(call: CallRecord | undefined): CreateTokenBody {
+  if (call?.route !== "tokens.create") throw new Error(`not a tokens.create call: ${JSON.stringify(call)}`);
+  return call.body as CreateTokenBody;
+}
+
+/** Permission group ids of the first policy of a create. */
+export function groupIdsOf(call: CallRecord | undefined): string[] {
+  return createBodyOf(call).policies[0]?.permission_groups.map((group) => group.id) ?? [];
+}
