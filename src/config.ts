@@ -367,28 +367,6 @@ const RULES: Rule[] = [
 /** Features of the contract that later versions implement; until then they fail loudly, never silently. */
 const NOT_YET: Rule[] = [
   {
-    applies: (c) => c.mode === "temporary",
-    problem: () => ({
-      inputs: ["mode"],
-      message: 'Input mode is "temporary", which this version does not implement yet. Use mode: token.',
-    }),
-  },
-  {
-    applies: (c) => c.mode === "token" && narrows(c),
-    problem: () => ({
-      inputs: ["prefixes", "objects"],
-      message:
-        "Inputs prefixes and objects narrow credentials with R2 temporary credentials, which this version does not implement yet. Remove them to get credentials for the whole bucket.",
-    }),
-  },
-  {
-    applies: (c) => c.mode === "token" && isAdmin(c),
-    problem: (c) => ({
-      inputs: ["permission"],
-      message: `Input permission is ${quote(c.permission)}; admin permissions are not implemented yet in this version. Use object-read-only or object-read-write.`,
-    }),
-  },
-  {
     applies: (c) => c.createBucket,
     problem: () => ({
       inputs: ["create-bucket"],

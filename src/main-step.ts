@@ -62,6 +62,11 @@ export async function runMain(io: ActionIO, deps: StepDeps): Promise<void> {
     io.setFailed(describeError(error));
     return;
   }
+  if (!minted.child) {
+    // Temporary credentials: nothing to revoke, but the post step says when they expire.
+    io.saveState(STATE.mode, "temporary");
+    io.saveState(STATE.expiresAt, minted.expiresAt);
+  }
   try {
     publish(minted, config, io);
   } catch (error) {

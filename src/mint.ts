@@ -1,5 +1,11 @@
 import { type CloudflareClient, CloudflareError, type HttpDeps } from "./cloudflare/client.js";
-import { bucketResourceKey, PERMISSION_GROUPS } from "./cloudflare/permission-groups.js";
+import {
+  accountResourceKey,
+  bucketResourceKey,
+  PERMISSION_GROUPS,
+  SCOPE_BUCKET,
+} from "./cloudflare/permission-groups.js";
+import { createTempCredentials, type TempCredentials } from "./cloudflare/r2.js";
 import {
   type CreatedToken,
   createToken,
@@ -8,6 +14,7 @@ import {
   listTokens,
   type NewToken,
   type TokenTarget,
+  verifyToken,
 } from "./cloudflare/tokens.js";
 import type { Config, TokenScope } from "./config.js";
 import { randomHex, sha256Hex, wholeSecondsIso } from "./derive.js";
@@ -55,10 +62,17 @@ function target(config: Config): TokenTarget {
   return { scope: config.tokenScope, accountId: config.accountId, token: config.apiToken };
 }
 
+/** object-* grants the item group on each bucket; admin-* the storage group on the account (narrowed later). */
 function childTokenBody(config: Config, name: string, groupId: string, expiresOn: string): NewToken {
-  const resources = Object.fromEntries(
-    config.buckets.map((bucket) => [bucketResourceKey(config.accountId, config.jurisdiction, bucket), "*"]),
-  );
+  const resources =
+    PERMISSION_GROUPS[config.permission].scope === SCOPE_BUCKET
+      ? Object.fromEntries(
+          config.buckets.map((bucket) => [
+            bucketResourceKey(config.accountId, config.jurisdiction, bucket),
+            "*",
+          ]),
+        )
+      : { [accountResourceKey(config.accountId)]: "*" };
   return {
     name,
     policies: [{ effect: "allow", permission_groups: [{ id: groupId }], resources }],
@@ -151,10 +165,81 @@ export async function revokeChild(
   }
 }
 
+/** A key the minted scope allows: a random one in the bucket or under the first prefix, else the first object. */
 function probeKey(config: Config): string {
-  const key = `r2-ephemeral-readiness-${randomHex(8)}`;
-  if (config.objects[0] !== undefined) return config.objects[0];
-  return `${config.prefixes[0] ?? ""}${key}`;
+  const random = `r2-ephemeral-readiness-${randomHex(8)}`;
+  if (config.prefixes[0] !== undefined) return `${config.prefixes[0]}${random}`;
+  return config.objects[0] ?? random;
+}
+
+/** Plain token mode exports the child's own S3 pair; narrowing or admin scope goes through temporary credentials. */
+export function modeOf(config: Config): MintMode {
+  if (config.mode === "temporary") return "temporary";
+  const narrowed = config.prefixes.length > 0 || config.objects.length > 0;
+  return narrowed || config.permission.startsWith("admin-") ? "hybrid" : "token";
+}
+
+function tempRequest(config: Config, parentAccessKeyId: string) {
+  return {
+    bucket: config.buckets[0] as string,
+    parentAccessKeyId,
+    permission: config.permission,
+    ttlSeconds: config.ttlSeconds,
+    ...(config.prefixes.length > 0 ? { prefixes: config.prefixes } : {}),
+    ...(config.objects.length > 0 ? { objects: config.objects } : {}),
+  };
+}
+
+function maskTemp(deps: MintDeps, temp: TempCredentials): S3Credentials {
+  deps.mask(temp.secretAccessKey);
+  deps.mask(temp.sessionToken);
+  return {
+    accessKeyId: temp.accessKeyId,
+    secretAccessKey: temp.secretAccessKey,
+    sessionToken: temp.sessionToken,
+  };
+}
+
+/**
+ * Hybrid mode: temporary credentials from the child, narrowed to the bucket and prefixes/objects.
+ * Cloudflare's documented pattern calls as the parent itself; if it refuses (401/403), the input
+ * token tries once, since an admin token may mint from another parent.
+ */
+async function narrowChild(config: Config, deps: MintDeps, child: CreatedToken): Promise<S3Credentials> {
+  const body = tempRequest(config, child.id);
+  try {
+    return maskTemp(deps, await createTempCredentials(deps.client, config.accountId, child.value, body));
+  } catch (error) {
+    if (!(error instanceof CloudflareError) || (error.status !== 401 && error.status !== 403)) throw error;
+    deps.log(
+      `The child token may not mint temporary credentials itself (${error.message}); trying with api-token.`,
+    );
+    return maskTemp(deps, await createTempCredentials(deps.client, config.accountId, config.apiToken, body));
+  }
+}
+
+/** Temporary mode: the parent is parent-access-key-id, or the input token itself (its id from verify). */
+async function mintTemporary(config: Config, deps: MintDeps): Promise<Minted> {
+  const parent = config.parentAccessKeyId ?? (await verifyToken(deps.client, target(config))).id;
+  const expiresAt = new Date(deps.now() + config.ttlSeconds * 1000).toISOString();
+  const credentials = maskTemp(
+    deps,
+    await createTempCredentials(deps.client, config.accountId, config.apiToken, tempRequest(config, parent)),
+  );
+  deps.log(
+    `Minted temporary credentials ${credentials.accessKeyId} from parent ${parent}, expiring at ${expiresAt}; they cannot be revoked.`,
+  );
+  const readiness = await waitForReadiness(config, deps, credentials);
+  return {
+    mode: "temporary",
+    credentials,
+    endpoint: config.s3Endpoint,
+    region: "auto",
+    buckets: config.buckets,
+    expiresAt,
+    child: undefined,
+    readiness,
+  };
 }
 
 /**
@@ -162,14 +247,15 @@ function probeKey(config: Config): string {
  * Whatever fails after something was minted, what was minted is deleted before the error goes on.
  */
 export async function mint(config: Config, deps: MintDeps): Promise<Minted> {
+  const mode = modeOf(config);
+  if (mode === "temporary") return mintTemporary(config, deps);
+
   const mintId = randomHex(4);
   const name = childTokenName(mintId, { tokenName: config.tokenName, run: deps.run });
   const expiresOn = wholeSecondsIso(deps.now() + config.ttlSeconds * 1000);
-
   const created = await createChildToken(config, deps, name, expiresOn);
+  // The child's value is a secret in every mode; in hybrid mode it never leaves this process.
   deps.mask(created.value);
-  const secretAccessKey = await sha256Hex(created.value);
-  deps.mask(secretAccessKey);
 
   const child: ChildToken = {
     tokenId: created.id,
@@ -181,15 +267,28 @@ export async function mint(config: Config, deps: MintDeps): Promise<Minted> {
   try {
     await deps.onChildCreated(child);
     deps.log(`Created child token ${child.tokenId} ("${created.name}"), expiring at ${child.expiresAt}.`);
-    const credentials: S3Credentials = { accessKeyId: created.id, secretAccessKey, sessionToken: "" };
+    let credentials: S3Credentials;
+    let expiresAt = child.expiresAt;
+    if (mode === "token") {
+      const secretAccessKey = await sha256Hex(created.value);
+      deps.mask(secretAccessKey);
+      credentials = { accessKeyId: created.id, secretAccessKey, sessionToken: "" };
+    } else {
+      credentials = await narrowChild(config, deps, created);
+      const tempExpiry = new Date(deps.now() + config.ttlSeconds * 1000).toISOString();
+      expiresAt = tempExpiry < expiresAt ? tempExpiry : expiresAt;
+      deps.log(
+        `Minted temporary credentials ${credentials.accessKeyId} from child token ${child.tokenId}, narrowed to ${config.buckets[0]}.`,
+      );
+    }
     const readiness = await waitForReadiness(config, deps, credentials);
     return {
-      mode: "token",
+      mode,
       credentials,
       endpoint: config.s3Endpoint,
       region: "auto",
       buckets: config.buckets,
-      expiresAt: child.expiresAt,
+      expiresAt,
       child,
       readiness,
     };
