@@ -275,8 +275,8 @@ export async function mint(config: Config, deps: MintDeps): Promise<Minted> {
       credentials = { accessKeyId: created.id, secretAccessKey, sessionToken: "" };
     } else {
       credentials = await narrowChild(config, deps, created);
-      const tempExpiry = new Date(deps.now() + config.ttlSeconds * 1000).toISOString();
-      expiresAt = tempExpiry < expiresAt ? tempExpiry : expiresAt;
+      // Temporary credentials die with the child, so they expire at the earlier of the two.
+      expiresAt = new Date(Math.min(deps.now() + config.ttlSeconds * 1000, Date.parse(child.expiresAt))).toISOString();
       deps.log(
         `Minted temporary credentials ${credentials.accessKeyId} from child token ${child.tokenId}, narrowed to ${config.buckets[0]}.`,
       );
