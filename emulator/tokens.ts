@@ -1,0 +1,309 @@
+// API tokens: the model (validation, creation, views) and the /accounts/{a}/tokens… and
+// /user/tokens… handlers (NOTES §3).
+import { z } from "zod";
+import type { Handler, RequestContext } from "./context.js";
+import { apiError, errors } from "./envelope.js";
+import { hexId, isoSeconds, s3SecretOf, tokenValue } from "./ids.js";
+import {
+  type Action,
+  holds,
+  missingToGrant,
+  type Pattern,
+  parsePatterns,
+  ResourceError,
+  targets,
+} from "./policy.js";
+import type { State, StoredPolicy, TokenRecord } from "./state.js";
+import type { PolicyInput, TokenScope, TokenView } from "./types.js";
+
+// RFC 3339 with a mandatory time zone, as the API documents (`2018-07-01T05:20:00Z`).
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+const timestamp = z
+  .string()
+  .regex(RFC3339, "must be an RFC 3339 timestamp such as 2026-01-01T00:00:00Z")
+  .refine((s) => !Number.isNaN(Date.parse(s)), "is not a valid date");
+
+const policySchema = z.object({
+  effect: z.enum(["allow", "deny"]),
+  // "It is only required to pass the id of the permission group" (NOTES §3): names are ignored.
+  permission_groups: z.array(z.object({ id: z.string() })).min(1),
+  resources: z.record(z.string(), z.unknown()),
+});
+
+const tokenBodySchema = z.object({
+  // [SCHEMA] iam_name maxLength 120.
+  name: z.string().min(1).max(120),
+  // Assumption: at least one policy is required (a token without policies can do nothing).
+  policies: z.array(policySchema).min(1),
+  not_before: timestamp.optional(),
+  expires_on: timestamp.optional(),
+  condition: z.record(z.string(), z.unknown()).optional(),
+});
+const updateBodySchema = tokenBodySchema.extend({ status: z.enum(["active", "disabled"]).optional() });
+// Seeding may create a token without policies (the `no-permissions` preset).
+const seedBodySchema = tokenBodySchema.extend({ policies: z.array(policySchema) });
+
+export type TokenBody = z.infer<typeof updateBodySchema>;
+
+export function zodMessage(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ");
+}
+
+function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw errors.invalid(`Invalid request: ${zodMessage(parsed.error)}`);
+  return parsed.data;
+}
+
+/** Resolves group ids and checks resources; throws the API errors Cloudflare would answer. */
+export function resolvePolicies(state: State, policies: z.infer<typeof policySchema>[]): StoredPolicy[] {
+  return policies.map((p) => {
+    const groups = p.permission_groups.map((g) => {
+      const group = state.groupById(g.id);
+      // Assumption (DESIGN §7): an unknown permission-group id is HTTP 400 with code 1001.
+      if (!group) throw errors.invalid(`Permission group ${g.id} does not exist or is not allowed`);
+      return group;
+    });
+    try {
+      parsePatterns(p.resources);
+    } catch (e) {
+      if (e instanceof ResourceError) throw errors.invalid(`Invalid resources: ${e.message}`);
+      throw e;
+    }
+    return {
+      id: hexId(),
+      effect: p.effect,
+      permission_groups: groups.map((g) => ({ id: g.id, name: g.name })),
+      resources: p.resources,
+      groups: groups.map((g) => g.key),
+    };
+  });
+}
+
+function checkTimes(state: State, body: { expires_on?: string | undefined }): void {
+  // Assumption: Cloudflare refuses an expiry that already passed (otherwise the token is born dead).
+  if (body.expires_on !== undefined && Date.parse(body.expires_on) <= state.now()) {
+    throw errors.invalid("Invalid request: expires_on must be in the future");
+  }
+}
+
+function checkCanGrant(caller: TokenRecord | undefined, state: State, policies: StoredPolicy[]): void {
+  if (!caller) return; // seeding bypasses the creator check
+  const missing = missingToGrant(state.grantsOf(caller), policies);
+  // "You cannot create a token that exceeds the permission granted to you" (NOTES §3).
+  if (missing.length > 0) throw errors.unauthorized();
+}
+
+export interface CreateTokenInput {
+  scope: TokenScope;
+  body: TokenBody;
+  caller?: TokenRecord;
+  seeded: boolean;
+}
+
+/** Validates and stores a new token; returns the record (its value is the secret). */
+export function createToken(state: State, input: CreateTokenInput): TokenRecord {
+  const body = parseBody(input.seeded ? seedBodySchema : tokenBodySchema, input.body);
+  checkTimes(state, body);
+  const policies = resolvePolicies(state, body.policies);
+  checkCanGrant(input.caller, state, policies);
+  const quota = state.options.quotas[input.scope];
+  // Assumption: deleted tokens free their slot at once; expired-but-not-deleted ones still count
+  // (NOTES open question 8). Seeded tokens count but are never refused.
+  if (!input.seeded && state.ownerCount(input.scope) >= quota) {
+    // Assumption: code 1010 is invented; Cloudflare's code for this case is not documented.
+    throw apiError(
+      400,
+      1010,
+      `Token quota exceeded: this ${input.scope} already has ${quota} API tokens (the maximum); delete unused tokens first`,
+    );
+  }
+  const now = state.now();
+  const value = tokenValue(input.scope);
+  const record: TokenRecord = {
+    id: hexId(),
+    name: body.name,
+    scope: input.scope,
+    value,
+    secret: s3SecretOf(value),
+    disabled: false,
+    issuedOn: now,
+    modifiedOn: now,
+    notBefore: body.not_before === undefined ? undefined : Date.parse(body.not_before),
+    expiresOn: body.expires_on === undefined ? undefined : Date.parse(body.expires_on),
+    condition: body.condition,
+    policies,
+    seeded: input.seeded,
+    seq: state.nextSeq(),
+  };
+  state.tokens.set(record.id, record);
+  state.tokenIdByValue.set(value, record.id);
+  return record;
+}
+
+export function tokenView(state: State, t: TokenRecord): TokenView {
+  const view: TokenView = {
+    id: t.id,
+    name: t.name,
+    scope: t.scope,
+    status: state.statusOf(t),
+    issued_on: isoSeconds(t.issuedOn),
+    modified_on: isoSeconds(t.modifiedOn),
+    policies: t.policies.map((p) => ({
+      id: p.id,
+      effect: p.effect,
+      permission_groups: p.permission_groups,
+      resources: p.resources,
+    })),
+    seeded: t.seeded,
+  };
+  if (t.notBefore !== undefined) view.not_before = isoSeconds(t.notBefore);
+  if (t.expiresOn !== undefined) view.expires_on = isoSeconds(t.expiresOn);
+  return view;
+}
+
+/** The token object as the API returns it (no `scope`/`seeded`, which are emulator-only). */
+function apiTokenObject(state: State, t: TokenRecord): Record<string, unknown> {
+  const { scope: _scope, seeded: _seeded, ...rest } = tokenView(state, t);
+  return t.condition === undefined ? rest : { ...rest, condition: t.condition };
+}
+
+/** The resource that token management on a route is about: the account or the user. */
+function ownerTarget(ctx: RequestContext): Pattern {
+  return ctx.scope === "account" ? targets.account(ctx.params.account ?? "") : targets.user(ctx.state.userId);
+}
+
+function requireTokenPermission(ctx: RequestContext, level: "read" | "write"): void {
+  const action: Action = `${ctx.scope}.tokens.${level}`;
+  if (!holds(ctx.state.grantsOf(ctx.caller), action, ownerTarget(ctx))) throw errors.unauthorized();
+}
+
+function findToken(ctx: RequestContext): TokenRecord {
+  const t = ctx.state.liveToken(ctx.params.id ?? "");
+  // Assumption: an unknown (or other-scope) token id answers like Cloudflare's unknown object ids,
+  // 404 with code 7003.
+  if (!t || t.scope !== ctx.scope) {
+    throw apiError(404, 7003, "Could not route to the token, perhaps your object identifier is invalid?");
+  }
+  return t;
+}
+
+export const create: Handler = (ctx) => {
+  requireTokenPermission(ctx, "write");
+  const t = createToken(ctx.state, {
+    scope: ctx.scope,
+    body: ctx.body as TokenBody,
+    caller: ctx.caller,
+    seeded: false,
+  });
+  return { result: { ...apiTokenObject(ctx.state, t), value: t.value } };
+};
+
+function intParam(query: URLSearchParams, name: string, fallback: number, min: number, max: number): number {
+  const raw = query.get(name);
+  if (raw === null) return fallback;
+  const n = Number(raw);
+  // Assumption: out-of-range paging parameters are refused rather than clamped.
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw errors.invalid(`Invalid request: ${name} must be an integer from ${min} to ${max}`);
+  }
+  return n;
+}
+
+export const list: Handler = (ctx) => {
+  requireTokenPermission(ctx, "read");
+  const page = intParam(ctx.query, "page", 1, 1, Number.MAX_SAFE_INTEGER);
+  // [SCHEMA] per_page 5–50, default 20.
+  const perPage = intParam(ctx.query, "per_page", 20, 5, 50);
+  // Assumption: expired tokens are left out unless include_expired=true (SDK wording).
+  const includeExpired = ctx.query.get("include_expired") === "true";
+  const direction = ctx.query.get("direction") === "desc" ? -1 : 1;
+  const all = [...ctx.state.tokens.values()]
+    .filter((t) => t.deletedAt === undefined && t.scope === ctx.scope)
+    .filter((t) => includeExpired || ctx.state.statusOf(t) !== "expired")
+    .sort((a, b) => direction * (a.seq - b.seq));
+  const items = all.slice((page - 1) * perPage, page * perPage);
+  return {
+    result: items.map((t) => apiTokenObject(ctx.state, t)),
+    result_info: { page, per_page: perPage, count: items.length, total_count: all.length },
+  };
+};
+
+export const get: Handler = (ctx) => {
+  requireTokenPermission(ctx, "read");
+  return { result: apiTokenObject(ctx.state, findToken(ctx)) };
+};
+
+export const update: Handler = (ctx) => {
+  requireTokenPermission(ctx, "write");
+  const t = findToken(ctx);
+  // PUT replaces the whole definition: name and policies are required, omitted optional fields
+  // are cleared (NOTES §3).
+  const body = parseBody(updateBodySchema, ctx.body);
+  checkTimes(ctx.state, body);
+  const policies = resolvePolicies(ctx.state, body.policies);
+  checkCanGrant(ctx.caller, ctx.state, policies);
+  t.name = body.name;
+  t.policies = policies;
+  t.notBefore = body.not_before === undefined ? undefined : Date.parse(body.not_before);
+  t.expiresOn = body.expires_on === undefined ? undefined : Date.parse(body.expires_on);
+  t.condition = body.condition;
+  t.disabled = body.status === "disabled";
+  t.modifiedOn = ctx.state.now();
+  return { result: apiTokenObject(ctx.state, t) };
+};
+
+export const remove: Handler = (ctx) => {
+  requireTokenPermission(ctx, "write");
+  const t = findToken(ctx);
+  t.deletedAt = ctx.state.now();
+  return { result: { id: t.id } };
+};
+
+export const roll: Handler = (ctx) => {
+  requireTokenPermission(ctx, "write");
+  const t = findToken(ctx);
+  ctx.state.tokenIdByValue.delete(t.value);
+  t.value = tokenValue(t.scope);
+  t.secret = s3SecretOf(t.value);
+  t.modifiedOn = ctx.state.now();
+  ctx.state.tokenIdByValue.set(t.value, t.id);
+  return { result: t.value };
+};
+
+export const verify: Handler = (ctx) => {
+  // [3P] /user/tokens/verify answers 1000 "Invalid API Token" for account-owned tokens
+  // (NOTES §6 pitfall 4). Assumption: the account verify answers the same for user tokens.
+  if (ctx.caller.scope !== ctx.scope) throw errors.invalidToken();
+  const view = tokenView(ctx.state, ctx.caller);
+  const result: Record<string, unknown> = { id: view.id, status: view.status };
+  if (view.not_before) result.not_before = view.not_before;
+  if (view.expires_on) result.expires_on = view.expires_on;
+  return {
+    result,
+    messages: [{ code: 10000, message: "This API Token is valid and active", type: null }],
+  };
+};
+
+// Permission-group lookups need no special permission (brief; the 2024 schema lists
+// com.cloudflare.api.token.read for the user endpoint, which every minter holds anyway).
+export const permissionGroups: Handler = (ctx) => {
+  const name = ctx.query.get("name");
+  const scope = ctx.query.get("scope");
+  const groups = ctx.state.groups
+    .filter((g) => name === null || g.name === name)
+    .filter((g) => scope === null || g.scopes.includes(scope))
+    .map((g) => ({
+      id: g.id,
+      name: g.name,
+      scopes: g.scopes,
+      category: g.category,
+      ...(ctx.scope === "account" ? { is_selectable: true } : {}),
+    }));
+  return { result: groups };
+};
+
+/** Input shape for seeding: the same validation as the API, minus the creator check. */
+export function seedBody(name: string, policies: PolicyInput[], expiresOn?: string): TokenBody {
+  return { name, policies, ...(expiresOn ? { expires_on: expiresOn } : {}) };
+}
