@@ -308,7 +308,7 @@ export const INPUT_DEFAULTS: Record<InputName, string> = {
 };
 
 /**
- * Contradictions between inputs and inputs this version does not implement yet.
+ * Contradictions between inputs.
  * Each rule names every input involved, so the message says what to change.
  */
 interface Rule {
@@ -364,18 +364,6 @@ const RULES: Rule[] = [
   },
 ];
 
-/** Features of the contract that later versions implement; until then they fail loudly, never silently. */
-const NOT_YET: Rule[] = [
-  {
-    applies: (c) => c.createBucket,
-    problem: () => ({
-      inputs: ["create-bucket"],
-      message:
-        "Input create-bucket is true, which this version does not implement yet. Create the bucket beforehand, or set create-bucket: false.",
-    }),
-  },
-];
-
 /**
  * Parses raw inputs into one typed config, or throws an InputError that lists every problem.
  * Runs before any network call; it never quotes the API token.
@@ -417,9 +405,7 @@ export function parseConfig(raw: RawInputs, env: ConfigEnv = {}): Config {
     apiUrl: p["api-url"],
     s3Endpoint: p["s3-endpoint"] ?? defaultS3Endpoint(p["account-id"], p.jurisdiction),
   };
-  const problems = [...RULES, ...NOT_YET]
-    .filter((rule) => rule.applies(config))
-    .map((rule) => rule.problem(config));
+  const problems = RULES.filter((rule) => rule.applies(config)).map((rule) => rule.problem(config));
   if (problems.length > 0) throw new InputError(problems);
   return config;
 }

@@ -1,3 +1,4 @@
+import { ensureBuckets } from "./buckets.js";
 import { type CloudflareClient, CloudflareError, type HttpDeps } from "./cloudflare/client.js";
 import {
   accountResourceKey,
@@ -247,6 +248,7 @@ async function mintTemporary(config: Config, deps: MintDeps): Promise<Minted> {
  * Whatever fails after something was minted, what was minted is deleted before the error goes on.
  */
 export async function mint(config: Config, deps: MintDeps): Promise<Minted> {
+  if (config.createBucket) await ensureBuckets(deps.client, config, deps.log);
   const mode = modeOf(config);
   if (mode === "temporary") return mintTemporary(config, deps);
 
@@ -276,7 +278,9 @@ export async function mint(config: Config, deps: MintDeps): Promise<Minted> {
     } else {
       credentials = await narrowChild(config, deps, created);
       // Temporary credentials die with the child, so they expire at the earlier of the two.
-      expiresAt = new Date(Math.min(deps.now() + config.ttlSeconds * 1000, Date.parse(child.expiresAt))).toISOString();
+      expiresAt = new Date(
+        Math.min(deps.now() + config.ttlSeconds * 1000, Date.parse(child.expiresAt)),
+      ).toISOString();
       deps.log(
         `Minted temporary credentials ${credentials.accessKeyId} from child token ${child.tokenId}, narrowed to ${config.buckets[0]}.`,
       );

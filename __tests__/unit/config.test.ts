@@ -152,13 +152,6 @@ describe("parseConfig", () => {
     const text = problemsOf({ ...base, ...inputs }).join(" ");
     for (const name of names) expect(text).toContain(name);
   });
-
-  it.each([[{ "create-bucket": "true" }, /create-bucket.*not implement/]])(
-    "fails loudly on what this version does not implement yet: %j",
-    (inputs, pattern) => {
-      expect(problemsOf({ ...base, ...inputs }).join(" ")).toMatch(pattern);
-    },
-  );
 });
 
 describe("splitList and parseDuration", () => {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Permission } from "../config.js";
+import type { Jurisdiction, LocationHint, Permission } from "../config.js";
 import type { CloudflareClient } from "./client.js";
 
 const tempCredentialsSchema = z
@@ -34,5 +34,47 @@ export function createTempCredentials(
     token,
     body,
     result: tempCredentialsSchema,
+  });
+}
+
+const bucketSchema = z
+  .object({ name: z.string(), location: z.string().optional(), jurisdiction: z.string().optional() })
+  .loose();
+export type Bucket = z.infer<typeof bucketSchema>;
+
+export interface BucketTarget {
+  accountId: string;
+  token: string;
+  jurisdiction: Jurisdiction;
+}
+
+/** Jurisdictional buckets are invisible without this header: Cloudflare answers 10006 as if they did not exist. */
+function jurisdictionHeader(jurisdiction: Jurisdiction): Record<string, string> {
+  return jurisdiction === "default" ? {} : { "cf-r2-jurisdiction": jurisdiction };
+}
+
+export function getBucket(client: CloudflareClient, target: BucketTarget, name: string): Promise<Bucket> {
+  return client.request({
+    method: "GET",
+    path: `/accounts/${target.accountId}/r2/buckets/${encodeURIComponent(name)}`,
+    token: target.token,
+    headers: jurisdictionHeader(target.jurisdiction),
+    result: bucketSchema,
+  });
+}
+
+export function createBucket(
+  client: CloudflareClient,
+  target: BucketTarget,
+  name: string,
+  locationHint: LocationHint | undefined,
+): Promise<Bucket> {
+  return client.request({
+    method: "POST",
+    path: `/accounts/${target.accountId}/r2/buckets`,
+    token: target.token,
+    headers: jurisdictionHeader(target.jurisdiction),
+    body: { name, ...(locationHint ? { locationHint } : {}) },
+    result: bucketSchema,
   });
 }
