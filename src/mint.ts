@@ -5,13 +5,13 @@ import {
   bucketResourceKey,
   PERMISSION_GROUPS,
   SCOPE_BUCKET,
+  withPermissionGroup,
 } from "./cloudflare/permission-groups.js";
 import { createTempCredentials, type TempCredentials } from "./cloudflare/r2.js";
 import {
   type CreatedToken,
   createToken,
   deleteToken,
-  findPermissionGroups,
   listTokens,
   type NewToken,
   type TokenTarget,
@@ -19,7 +19,7 @@ import {
 } from "./cloudflare/tokens.js";
 import type { Config, TokenScope } from "./config.js";
 import { randomHex, sha256Hex, wholeSecondsIso } from "./derive.js";
-import { ActionError, describeError } from "./errors.js";
+import { describeError } from "./errors.js";
 import { childTokenName, type RunContext } from "./naming.js";
 import { type Readiness, type S3Credentials, waitUntilAccepted } from "./readiness.js";
 
@@ -82,9 +82,8 @@ function childTokenBody(config: Config, name: string, groupId: string, expiresOn
 }
 
 /**
- * Creates the child token. Known permission-group ids first (one round trip); only a 400 (Cloudflare
- * rejecting the id) triggers the lookup by name and scope and one more create. After an ambiguous
- * failure the token is looked up by its unique name and deleted before retrying or giving up.
+ * Creates the child token (permission-group ids: known first, looked up only on a 400). After an
+ * ambiguous failure the token is looked up by its unique name and deleted before retrying or giving up.
  */
 async function createChildToken(
   config: Config,
@@ -92,47 +91,15 @@ async function createChildToken(
   name: string,
   expiresOn: string,
 ): Promise<CreatedToken> {
-  const group = PERMISSION_GROUPS[config.permission];
   const cleanupOrphan = async (failure: CloudflareError) => {
     deps.log(
       `Creating the child token gave no usable answer (${failure.message}); looking for "${name}" to delete it.`,
     );
     await deleteByName(config, deps, name);
   };
-  try {
-    return await createToken(
-      deps.client,
-      target(config),
-      childTokenBody(config, name, group.knownId, expiresOn),
-      cleanupOrphan,
-    );
-  } catch (error) {
-    if (!(error instanceof CloudflareError) || error.status !== 400) throw error;
-    deps.log(
-      `Cloudflare rejected the known id of "${group.name}" (${error.message}); looking it up by name.`,
-    );
-    const found = await findPermissionGroups(deps.client, target(config), {
-      name: group.name,
-      scope: group.scope,
-    });
-    const match = found.find(
-      (g) => g.name === group.name && (g.scopes.length === 0 || g.scopes.includes(group.scope)),
-    );
-    if (!match) {
-      throw new ActionError(
-        "cloudflare",
-        `Cloudflare has no permission group named "${group.name}" for ${group.scope} (the create failed with: ${error.message}).`,
-        "The api-token may not be allowed to read permission groups, or Cloudflare renamed the group: please report it.",
-      );
-    }
-    if (match.id === group.knownId) throw error;
-    return await createToken(
-      deps.client,
-      target(config),
-      childTokenBody(config, name, match.id, expiresOn),
-      cleanupOrphan,
-    );
-  }
+  return withPermissionGroup(deps.client, target(config), config.permission, deps.log, (groupId) =>
+    createToken(deps.client, target(config), childTokenBody(config, name, groupId, expiresOn), cleanupOrphan),
+  );
 }
 
 async function deleteByName(config: Config, deps: MintDeps, name: string): Promise<void> {

@@ -1,4 +1,7 @@
 import type { Permission } from "../config.js";
+import { ActionError } from "../errors.js";
+import { type CloudflareClient, CloudflareError } from "./client.js";
+import { findPermissionGroups, type TokenTarget } from "./tokens.js";
 
 export const SCOPE_BUCKET = "com.cloudflare.edge.r2.bucket";
 export const SCOPE_ACCOUNT = "com.cloudflare.api.account";
@@ -43,4 +46,38 @@ export function bucketResourceKey(accountId: string, jurisdiction: string, bucke
 
 export function accountResourceKey(accountId: string): string {
   return `${SCOPE_ACCOUNT}.${accountId}`;
+}
+
+/**
+ * Runs a token write with the group's known id first (one round trip). Only a 400 — Cloudflare
+ * rejecting the id — triggers the lookup by name and scope and one more attempt; 401/403/429/5xx never do.
+ */
+export async function withPermissionGroup<T>(
+  client: CloudflareClient,
+  target: TokenTarget,
+  permission: Permission,
+  log: (message: string) => void,
+  write: (groupId: string) => Promise<T>,
+): Promise<T> {
+  const group = PERMISSION_GROUPS[permission];
+  try {
+    return await write(group.knownId);
+  } catch (error) {
+    if (!(error instanceof CloudflareError) || error.status !== 400) throw error;
+    log(`Cloudflare rejected the known id of "${group.name}" (${error.message}); looking it up by name.`);
+    const found = await findPermissionGroups(client, target, { name: group.name, scope: group.scope });
+    const match = found.find(
+      (g) => g.name === group.name && (g.scopes.length === 0 || g.scopes.includes(group.scope)),
+    );
+    if (!match) {
+      throw new ActionError(
+        "cloudflare",
+        `Cloudflare has no permission group named "${group.name}" for ${group.scope} (the request failed with: ${error.message}).`,
+        "The api-token may not be allowed to read permission groups, or Cloudflare renamed the group: please report it.",
+      );
+    }
+    // The known id was right, so the 400 had another cause: report the original error.
+    if (match.id === group.knownId) throw error;
+    return await write(match.id);
+  }
 }
