@@ -15,9 +15,11 @@ import {
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { SignatureV4 } from "@smithy/signature-v4";
+import { Ajv } from "ajv";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, PERMISSION_GROUPS, startEmulator } from "../emulator/index.js";
 import { expandPolicies, holds, missingToGrant, parsePatterns, targets } from "../emulator/policy.js";
+import openapi from "./fixtures/cloudflare-openapi-subset.json" with { type: "json" };
 
 const ID = Object.fromEntries(PERMISSION_GROUPS.map((g) => [g.name, g.id])) as Record<string, string>;
 const ITEM_WRITE = ID["Workers R2 Storage Bucket Item Write"] ?? "";
@@ -370,6 +372,17 @@ describe("Cloudflare API: tokens", () => {
       policies: [bucketPolicy(emu, ITEM_WRITE, "my-bucket")],
     });
     expect([more.status, more.body.errors[0]?.code]).toEqual([403, 9109]);
+    const storageRead = await api("POST", base, tokensOnly.value, {
+      name: "x",
+      policies: [
+        {
+          effect: "allow",
+          permission_groups: [{ id: STORAGE_READ }],
+          resources: { [`com.cloudflare.api.account.${emu.accountId}`]: "*" },
+        },
+      ],
+    });
+    expect([storageRead.status, storageRead.body.errors[0]?.code]).toEqual([403, 9109]);
     const same = await api("POST", base, tokensOnly.value, {
       name: "x",
       policies: [bucketPolicy(emu, ITEM_READ, "my-bucket")],
@@ -606,5 +619,649 @@ describe("S3 endpoint", () => {
     const tampered = await fetch(`${emu.s3Endpoint()}/granted/pre/other.txt?${qs}`);
     expect(tampered.status).toBe(403);
     expect(await tampered.text()).toContain("<Code>SignatureDoesNotMatch</Code>");
+  });
+});
+
+describe("R2 temporary credentials", () => {
+  let emu: Emulator;
+  let api: ReturnType<typeof client>;
+  let minter: { id: string; value: string };
+  let path: string;
+  beforeAll(async () => {
+    emu = await startEmulator();
+    api = client(emu);
+    emu.createBucket("tmp-bucket");
+    emu.createBucket("only-eu", "eu");
+    minter = emu.seedToken({ scope: "account", preset: "minter" });
+    path = `/accounts/${emu.accountId}/r2/temp-access-credentials`;
+  });
+  afterAll(() => emu.close());
+  afterEach(() => emu.set({ propagationDelayMs: 0, tempCredentialCallers: "parent-or-storage-write" }));
+
+  const valid = () => ({
+    bucket: "tmp-bucket",
+    parentAccessKeyId: minter.id,
+    permission: "object-read-write",
+    ttlSeconds: 900,
+  });
+
+  it.each([
+    ["valid", {}, 200, undefined],
+    ["maximum ttl", { ttlSeconds: 604800 }, 200, undefined],
+    ["ttl over the maximum", { ttlSeconds: 604801 }, 400, 1001],
+    ["ttl zero", { ttlSeconds: 0 }, 400, 1001],
+    ["negative ttl", { ttlSeconds: -5 }, 400, 1001],
+    ["fractional ttl", { ttlSeconds: 1.5 }, 400, 1001],
+    ["ttl as a string", { ttlSeconds: "900" }, 400, 1001],
+    ["unknown field", { actions: ["GetObject"] }, 400, 1001],
+    ["unknown permission", { permission: "read" }, 400, 1001],
+    ["missing bucket", { bucket: undefined }, 400, 1001],
+    ["invalid bucket name", { bucket: "Bad_Name" }, 400, 10005],
+    ["unknown bucket", { bucket: "no-such-bucket" }, 404, 10006],
+    ["parent id not hex", { parentAccessKeyId: "not-an-id" }, 400, 1001],
+    ["unknown parent", { parentAccessKeyId: "0".repeat(32) }, 400, 1001],
+    ["prefixes not an array", { prefixes: "a/" }, 400, 1001],
+    ["objects with a number", { objects: [1] }, 400, 1001],
+  ])("%s", async (_label, patch, status, code) => {
+    const body = JSON.parse(JSON.stringify({ ...valid(), ...patch }));
+    const res = await api("POST", path, minter.value, body);
+    expect(res.status).toBe(status);
+    if (code === undefined) {
+      expect(Object.keys(res.body.result).sort()).toEqual(["accessKeyId", "secretAccessKey", "sessionToken"]);
+      expect(res.body.result.accessKeyId).toMatch(/^[0-9a-f]{32}$/);
+    } else {
+      expect(res.body.errors[0]?.code).toBe(code);
+      expect(res.body.result).toBeNull();
+    }
+  });
+
+  it("checks who calls and what the parent holds", async () => {
+    const reader = emu.seedToken({
+      scope: "account",
+      policies: [
+        {
+          effect: "allow",
+          permission_groups: [{ id: ITEM_READ }],
+          resources: { [`com.cloudflare.edge.r2.bucket.${emu.accountId}_default_tmp-bucket`]: "*" },
+        },
+      ],
+    });
+    // The parent itself may mint within what it holds, but not beyond.
+    const own = await api("POST", path, reader.value, {
+      ...valid(),
+      parentAccessKeyId: reader.id,
+      permission: "object-read-only",
+    });
+    expect(own.status).toBe(200);
+    const beyond = await api("POST", path, reader.value, { ...valid(), parentAccessKeyId: reader.id });
+    expect([beyond.status, beyond.body.errors[0]?.code]).toEqual([403, 9109]);
+    const admin = await api("POST", path, minter.value, {
+      ...valid(),
+      parentAccessKeyId: reader.id,
+      permission: "admin-read-only",
+    });
+    expect([admin.status, admin.body.errors[0]?.code]).toEqual([403, 9109]);
+    // A storage writer may mint from another parent; a bucket-scoped token may not.
+    expect(
+      (
+        await api("POST", path, minter.value, {
+          ...valid(),
+          parentAccessKeyId: reader.id,
+          permission: "object-read-only",
+        })
+      ).status,
+    ).toBe(200);
+    const other = await api("POST", path, reader.value, valid());
+    expect([other.status, other.body.errors[0]?.code]).toEqual([403, 10000]);
+    emu.set({ tempCredentialCallers: "parent" });
+    expect(
+      (
+        await api("POST", path, minter.value, {
+          ...valid(),
+          parentAccessKeyId: reader.id,
+          permission: "object-read-only",
+        })
+      ).body.errors[0]?.code,
+    ).toBe(10000);
+    emu.set({ tempCredentialCallers: "storage-write" });
+    expect(
+      (
+        await api("POST", path, reader.value, {
+          ...valid(),
+          parentAccessKeyId: reader.id,
+          permission: "object-read-only",
+        })
+      ).body.errors[0]?.code,
+    ).toBe(10000);
+  });
+
+  it("scopes S3 access to the bucket, permission and prefixes", async () => {
+    emu.putObject("tmp-bucket", "ci/run-1/in.txt", "in");
+    emu.putObject("tmp-bucket", "elsewhere.txt", "out");
+    const res = await api("POST", path, minter.value, {
+      ...valid(),
+      prefixes: ["ci/run-1/"],
+      objects: ["exact.txt"],
+    });
+    const creds = res.body.result as { accessKeyId: string; secretAccessKey: string; sessionToken: string };
+    const s3 = s3For(emu, creds);
+    expect(
+      (await s3Status(s3.send(new GetObjectCommand({ Bucket: "tmp-bucket", Key: "ci/run-1/in.txt" }))))
+        .status,
+    ).toBe(200);
+    expect(
+      (
+        await s3Status(
+          s3.send(new PutObjectCommand({ Bucket: "tmp-bucket", Key: "ci/run-1/new", Body: "n" })),
+        )
+      ).status,
+    ).toBe(200);
+    expect(
+      (await s3Status(s3.send(new PutObjectCommand({ Bucket: "tmp-bucket", Key: "exact.txt", Body: "e" }))))
+        .status,
+    ).toBe(200);
+    expect(
+      (await s3Status(s3.send(new GetObjectCommand({ Bucket: "tmp-bucket", Key: "elsewhere.txt" })))).status,
+    ).toBe(403);
+    expect(
+      (await s3Status(s3.send(new PutObjectCommand({ Bucket: "tmp-bucket", Key: "exact.txt2", Body: "e" }))))
+        .status,
+    ).toBe(403);
+    expect(
+      (await s3Status(s3.send(new ListObjectsV2Command({ Bucket: "tmp-bucket", Prefix: "ci/run-1/" }))))
+        .status,
+    ).toBe(200);
+    expect((await s3Status(s3.send(new ListObjectsV2Command({ Bucket: "tmp-bucket" })))).status).toBe(403);
+    expect((await s3Status(s3.send(new GetObjectCommand({ Bucket: "only-eu", Key: "x" })))).status).toBe(403);
+    // Without the session token the signature matches but the credentials are refused.
+    const noSession = s3For(emu, { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey });
+    expect(
+      await s3Status(noSession.send(new GetObjectCommand({ Bucket: "tmp-bucket", Key: "ci/run-1/in.txt" }))),
+    ).toEqual({
+      status: 403,
+      name: "AccessDenied",
+    });
+
+    const ro = await api("POST", path, minter.value, { ...valid(), permission: "object-read-only" });
+    const roS3 = s3For(emu, ro.body.result);
+    expect(
+      (await s3Status(roS3.send(new GetObjectCommand({ Bucket: "tmp-bucket", Key: "elsewhere.txt" }))))
+        .status,
+    ).toBe(200);
+    expect(
+      (await s3Status(roS3.send(new PutObjectCommand({ Bucket: "tmp-bucket", Key: "w", Body: "w" })))).status,
+    ).toBe(403);
+  });
+
+  it("finds the bucket in its jurisdiction, and dies with its parent or its ttl", async () => {
+    emu.putObject("only-eu", "e.txt", "eu", "eu");
+    const eu = await api("POST", path, minter.value, { ...valid(), bucket: "only-eu" });
+    expect(eu.status).toBe(200);
+    expect(
+      (
+        await s3Status(
+          s3For(emu, eu.body.result, "eu").send(new GetObjectCommand({ Bucket: "only-eu", Key: "e.txt" })),
+        )
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await s3Status(
+          s3For(emu, eu.body.result).send(new GetObjectCommand({ Bucket: "only-eu", Key: "e.txt" })),
+        )
+      ).status,
+    ).toBe(403);
+
+    const parent = emu.seedToken({ scope: "account", preset: "r2-bucket-write", buckets: ["tmp-bucket"] });
+    emu.putObject("tmp-bucket", "p.txt", "p");
+    const child = await api("POST", path, parent.value, { ...valid(), parentAccessKeyId: parent.id });
+    expect(child.status).toBe(200);
+    const s3 = s3For(emu, child.body.result);
+    expect(
+      (await s3Status(s3.send(new GetObjectCommand({ Bucket: "tmp-bucket", Key: "p.txt" })))).status,
+    ).toBe(200);
+    await api("DELETE", `/accounts/${emu.accountId}/tokens/${parent.id}`, minter.value);
+    expect(
+      (await s3Status(s3.send(new GetObjectCommand({ Bucket: "tmp-bucket", Key: "p.txt" })))).status,
+    ).toBe(403);
+
+    const short = await api("POST", path, minter.value, { ...valid(), ttlSeconds: 1 });
+    emu.set({ propagationDelayMs: 200 });
+    const shortS3 = s3For(emu, short.body.result);
+    expect(
+      (await s3Status(shortS3.send(new GetObjectCommand({ Bucket: "tmp-bucket", Key: "p.txt" })))).status,
+    ).toBe(403);
+    await new Promise((r) => setTimeout(r, 250));
+    expect(
+      (await s3Status(shortS3.send(new GetObjectCommand({ Bucket: "tmp-bucket", Key: "p.txt" })))).status,
+    ).toBe(200);
+    await new Promise((r) => setTimeout(r, 800));
+    expect(
+      await s3Status(shortS3.send(new GetObjectCommand({ Bucket: "tmp-bucket", Key: "p.txt" }))),
+    ).toEqual({
+      status: 403,
+      name: "AccessDenied",
+    });
+  });
+});
+
+describe("R2 buckets API", () => {
+  let emu: Emulator;
+  let api: ReturnType<typeof client>;
+  let admin: { id: string; value: string };
+  let base: string;
+  beforeAll(async () => {
+    emu = await startEmulator();
+    api = client(emu);
+    admin = emu.seedToken({ scope: "account", preset: "r2-admin" });
+    base = `/accounts/${emu.accountId}/r2/buckets`;
+  });
+  afterAll(() => emu.close());
+
+  it("creates, lists, gets and deletes buckets per jurisdiction", async () => {
+    const created = await api("POST", base, admin.value, { name: "alpha" });
+    expect(created.status).toBe(200);
+    expect(created.body.result).toMatchObject({
+      name: "alpha",
+      jurisdiction: "default",
+      storage_class: "Standard",
+    });
+    expect(created.body.messages).toEqual([]);
+    const eu = await api("POST", base, admin.value, { name: "beta" }, { "cf-r2-jurisdiction": "eu" });
+    expect(eu.body.result.jurisdiction).toBe("eu");
+    for (const n of ["gamma", "delta"]) await api("POST", base, admin.value, { name: n });
+
+    const dup = await api("POST", base, admin.value, { name: "alpha" });
+    expect([dup.status, dup.body.errors[0]?.code]).toEqual([409, 10073]);
+    const bad = await api("POST", base, admin.value, { name: "Not_Valid" });
+    expect([bad.status, bad.body.errors[0]?.code]).toEqual([400, 10005]);
+    // NOTES §5: without the header a jurisdictional bucket does not exist.
+    const missing = await api("GET", `${base}/beta`, admin.value);
+    expect([missing.status, missing.body.errors[0]?.code]).toEqual([404, 10006]);
+    expect(
+      (await api("GET", `${base}/beta`, admin.value, undefined, { "cf-r2-jurisdiction": "eu" })).status,
+    ).toBe(200);
+
+    const page1 = await api("GET", `${base}?per_page=2`, admin.value);
+    expect(page1.body.result.buckets.map((b: { name: string }) => b.name)).toEqual(["alpha", "delta"]);
+    expect(page1.body.result_info.cursor).toBeTruthy();
+    const page2 = await api("GET", `${base}?per_page=2&cursor=${page1.body.result_info.cursor}`, admin.value);
+    expect(page2.body.result.buckets.map((b: { name: string }) => b.name)).toEqual(["gamma"]);
+    expect(page2.body.result_info.cursor).toBeUndefined();
+    const euList = await api("GET", base, admin.value, undefined, { "cf-r2-jurisdiction": "eu" });
+    expect(euList.body.result.buckets.map((b: { name: string }) => b.name)).toEqual(["beta"]);
+
+    emu.putObject("gamma", "k", "v");
+    const notEmpty = await api("DELETE", `${base}/gamma`, admin.value);
+    expect([notEmpty.status, notEmpty.body.errors[0]?.code]).toEqual([409, 10008]);
+    const del = await api("DELETE", `${base}/alpha`, admin.value);
+    expect(del.body).toEqual({ success: true, errors: [], messages: [], result: {} });
+    expect((await api("GET", `${base}/alpha`, admin.value)).status).toBe(404);
+    expect((await api("GET", base, admin.value, undefined, { "cf-r2-jurisdiction": "mars" })).status).toBe(
+      400,
+    );
+  });
+
+  it("refuses bucket-scoped tokens with 10000", async () => {
+    emu.createBucket("scoped");
+    const scoped = emu.seedToken({ scope: "account", preset: "r2-bucket-write", buckets: ["scoped"] });
+    const res = await api("GET", `${base}/scoped`, scoped.value);
+    expect([res.status, res.body.errors[0]?.code]).toEqual([403, 10000]);
+    expect((await api("GET", base, scoped.value)).body.errors[0]?.code).toBe(10000);
+  });
+});
+
+describe("S3 operations with @aws-sdk/client-s3", () => {
+  let emu: Emulator;
+  let s3: S3Client;
+  beforeAll(async () => {
+    emu = await startEmulator();
+    emu.createBucket("ops");
+    s3 = s3For(
+      emu,
+      tokenCreds(emu.seedToken({ scope: "account", preset: "r2-bucket-write", buckets: ["ops"] })),
+    );
+  });
+  afterAll(() => emu.close());
+
+  it("lists with delimiter, max-keys and continuation tokens", async () => {
+    for (const k of ["a/1", "a/2", "b/1", "c", "d", "e/x/y"]) emu.putObject("ops", `list/${k}`, k);
+    const seen: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await s3.send(
+        new ListObjectsV2Command({
+          Bucket: "ops",
+          Prefix: "list/",
+          Delimiter: "/",
+          MaxKeys: 2,
+          ContinuationToken: token,
+        }),
+      );
+      seen.push(
+        ...(page.CommonPrefixes ?? []).map((p) => `P:${p.Prefix}`),
+        ...(page.Contents ?? []).map((c) => `K:${c.Key}`),
+      );
+      token = page.NextContinuationToken;
+      expect(page.IsTruncated).toBe(token !== undefined);
+    } while (token);
+    expect(seen.sort()).toEqual(["K:list/c", "K:list/d", "P:list/a/", "P:list/b/", "P:list/e/"]);
+  });
+
+  it("copies, deletes in batches and uploads in parts", async () => {
+    await s3.send(new PutObjectCommand({ Bucket: "ops", Key: "src.txt", Body: "copy me" }));
+    await s3.send(new CopyObjectCommand({ Bucket: "ops", Key: "dst.txt", CopySource: "ops/src.txt" }));
+    expect(new TextDecoder().decode(emu.getObject("ops", "dst.txt"))).toBe("copy me");
+    const del = await s3.send(
+      new DeleteObjectsCommand({
+        Bucket: "ops",
+        Delete: { Objects: [{ Key: "src.txt" }, { Key: "dst.txt" }] },
+      }),
+    );
+    expect(del.Deleted?.map((d) => d.Key).sort()).toEqual(["dst.txt", "src.txt"]);
+    expect(emu.getObject("ops", "src.txt")).toBeUndefined();
+
+    const big = Buffer.alloc(5 * 1024 * 1024 + 3, 7);
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: "ops", Key: "mp.bin" }));
+    const p1 = await s3.send(
+      new UploadPartCommand({ Bucket: "ops", Key: "mp.bin", UploadId, PartNumber: 1, Body: big }),
+    );
+    const p2 = await s3.send(
+      new UploadPartCommand({ Bucket: "ops", Key: "mp.bin", UploadId, PartNumber: 2, Body: "tail" }),
+    );
+    const done = await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: "ops",
+        Key: "mp.bin",
+        UploadId,
+        MultipartUpload: {
+          Parts: [
+            { PartNumber: 1, ETag: p1.ETag },
+            { PartNumber: 2, ETag: p2.ETag },
+          ],
+        },
+      }),
+    );
+    expect(done.ETag).toMatch(/^"[0-9a-f]{32}-2"$/);
+    expect(emu.getObject("ops", "mp.bin")?.length).toBe(big.length + 4);
+  });
+});
+
+describe("faults, latency and rate limit", () => {
+  let emu: Emulator;
+  let api: ReturnType<typeof client>;
+  let minter: { id: string; value: string };
+  let base: string;
+  const body = () => ({ name: "f", policies: [bucketPolicy(emu, ITEM_READ, "fault-bucket")] });
+  beforeAll(async () => {
+    emu = await startEmulator();
+    api = client(emu);
+    minter = emu.seedToken({ scope: "account", preset: "minter" });
+    base = `/accounts/${emu.accountId}/tokens`;
+  });
+  afterAll(() => emu.close());
+  afterEach(() => {
+    emu.clearFaults();
+    emu.set({ latencyMs: 0, rateLimit: undefined });
+  });
+
+  it("status faults hit the nth call for the given number of times", async () => {
+    emu.injectFault({ route: "tokens.verify", nth: 2, times: 2, kind: { type: "status", status: 503 } });
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await api("GET", `${base}/verify`, minter.value)).status);
+    expect(statuses).toEqual([200, 503, 503, 200]);
+    emu.injectFault({ route: "tokens.create", kind: { type: "status", status: 429, retryAfter: "7" } });
+    const limited = await api("POST", base, minter.value, body());
+    expect([limited.status, limited.headers.get("retry-after"), limited.body.errors[0]?.code]).toEqual([
+      429,
+      "7",
+      971,
+    ]);
+    expect(emu.liveChildTokens()).toEqual([]);
+    // Scoped faults leave the other scope alone.
+    emu.injectFault({ route: "tokens.verify", scope: "user", kind: { type: "status", status: 500 } });
+    expect((await api("GET", `${base}/verify`, minter.value)).status).toBe(200);
+  });
+
+  it("drop-after performs the operation, drop-before does not", async () => {
+    emu.injectFault({ route: "tokens.create", kind: { type: "drop-after" } });
+    await expect(api("POST", base, minter.value, body())).rejects.toThrow();
+    expect(emu.liveChildTokens()).toHaveLength(1);
+    expect(emu.calls.at(-1)).toMatchObject({ route: "tokens.create", status: 0, tokenId: minter.id });
+    const id = emu.liveChildTokens()[0]?.id;
+    emu.injectFault({ route: "tokens.delete", kind: { type: "drop-before" } });
+    await expect(api("DELETE", `${base}/${id}`, minter.value)).rejects.toThrow();
+    expect(emu.liveChildTokens()).toHaveLength(1);
+    expect((await api("DELETE", `${base}/${id}`, minter.value)).status).toBe(200);
+  });
+
+  it("malformed and success-false bodies", async () => {
+    emu.injectFault({ route: "tokens.create", kind: { type: "malformed" } });
+    const res = await fetch(`${emu.apiUrl}${base}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${minter.value}`, "content-type": "application/json" },
+      body: JSON.stringify(body()),
+    });
+    expect(res.status).toBe(200);
+    await expect(res.json()).rejects.toThrow();
+    expect(emu.liveChildTokens()).toHaveLength(1);
+    emu.injectFault({ route: "tokens.list", kind: { type: "success-false" } });
+    const sf = await api("GET", base, minter.value);
+    expect([sf.status, sf.body.success, sf.body.result]).toEqual([200, false, null]);
+    expect(sf.body.errors).toHaveLength(1);
+  });
+
+  it("adds latency globally and per fault", async () => {
+    emu.set({ latencyMs: 120 });
+    let t = Date.now();
+    await api("GET", `${base}/verify`, minter.value);
+    expect(Date.now() - t).toBeGreaterThanOrEqual(110);
+    emu.set({ latencyMs: 0 });
+    emu.injectFault({ route: "tokens.verify", kind: { type: "latency", ms: 150 } });
+    t = Date.now();
+    expect((await api("GET", `${base}/verify`, minter.value)).status).toBe(200);
+    expect(Date.now() - t).toBeGreaterThanOrEqual(140);
+  });
+
+  it("rate-limits per calling token with 429, code 971 and Retry-After", async () => {
+    emu.set({ rateLimit: { requests: 3, windowMs: 1500 } });
+    const other = emu.seedToken({ scope: "account", preset: "minter" });
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await api("GET", `${base}/verify`, minter.value)).status);
+    const limited = await api("GET", `${base}/verify`, minter.value);
+    expect(statuses).toEqual([200, 200, 200]);
+    expect([limited.status, limited.body.errors[0]?.code, limited.headers.get("retry-after")]).toEqual([
+      429,
+      971,
+      "2",
+    ]);
+    expect((await api("GET", `${base}/verify`, other.value)).status).toBe(200);
+  });
+
+  it("refuses well-known IDs after Cloudflare rotated them", async () => {
+    const rotated = await startEmulator({
+      permissionGroupIds: { "Workers R2 Storage Bucket Item Write": "f".repeat(32) },
+    });
+    try {
+      const a = client(rotated);
+      const m = rotated.seedToken({ scope: "account", preset: "minter" });
+      const old = await a("POST", `/accounts/${rotated.accountId}/tokens`, m.value, {
+        name: "x",
+        policies: [bucketPolicy(rotated, ITEM_WRITE, "b-1")],
+      });
+      expect([old.status, old.body.errors[0]?.code]).toEqual([400, 1001]);
+      const name = encodeURIComponent("Workers R2 Storage Bucket Item Write");
+      const found = await a(
+        "GET",
+        `/accounts/${rotated.accountId}/tokens/permission_groups?name=${name}`,
+        m.value,
+      );
+      expect(found.body.result[0].id).toBe("f".repeat(32));
+      const ok = await a("POST", `/accounts/${rotated.accountId}/tokens`, m.value, {
+        name: "x",
+        policies: [bucketPolicy(rotated, "f".repeat(32), "b-1")],
+      });
+      expect(ok.status).toBe(200);
+    } finally {
+      await rotated.close();
+    }
+  });
+});
+
+describe("inspection over HTTP", () => {
+  it("seeds, creates buckets, injects faults, sets options and reports state", async () => {
+    const emu = await startEmulator();
+    try {
+      const post = (p: string, b: unknown) =>
+        fetch(`${emu.inspectUrl}${p}`, { method: "POST", body: JSON.stringify(b) }).then(async (r) => ({
+          status: r.status,
+          body: (await r.json()) as Record<string, unknown>,
+        }));
+      const seeded = await post("/seed", { scope: "account", preset: "minter" });
+      expect(seeded.body.value).toMatch(/^cfat_/);
+      expect((await post("/buckets", { name: "inspected", jurisdiction: "eu" })).status).toBe(200);
+      expect(
+        (await post("/faults", { route: "tokens.verify", kind: { type: "status", status: 502 } })).status,
+      ).toBe(200);
+      expect((await post("/faults", { route: "nope", kind: { type: "status", status: 502 } })).status).toBe(
+        400,
+      );
+      expect((await post("/set", { latencyMs: 1 })).status).toBe(200);
+      const api = client(emu);
+      expect(
+        (await api("GET", `/accounts/${emu.accountId}/tokens/verify`, String(seeded.body.value))).status,
+      ).toBe(502);
+      const tokens = (await (await fetch(`${emu.inspectUrl}/tokens`)).json()) as {
+        id: string;
+        seeded: boolean;
+      }[];
+      expect(tokens).toEqual([expect.objectContaining({ id: seeded.body.id, seeded: true })]);
+      expect(JSON.stringify(tokens)).not.toContain(String(seeded.body.value));
+      const calls = (await (await fetch(`${emu.inspectUrl}/calls`)).json()) as {
+        route: string;
+        status: number;
+      }[];
+      expect(calls).toEqual([expect.objectContaining({ route: "tokens.verify", status: 502 })]);
+      expect(await (await fetch(`${emu.inspectUrl}/s3-calls`)).json()).toEqual([]);
+      expect((await fetch(`${emu.inspectUrl}/faults`, { method: "DELETE" })).status).toBe(200);
+      expect(emu.getObject("inspected", "nothing", "eu")).toBeUndefined();
+    } finally {
+      await emu.close();
+    }
+  });
+});
+
+describe("OpenAPI contract (fixtures/cloudflare-openapi-subset.json)", () => {
+  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+  ajv.addSchema(openapi as object, "cf");
+  const pointer = (s: string) => s.replace(/~/g, "~0").replace(/\//g, "~1");
+  const responseSchema = (path: string, method: string, status: string) =>
+    `cf#/paths/${pointer(path)}/${method}/responses/${status}/content/application~1json/schema`;
+  function expectValid(ref: string, body: unknown) {
+    const validate = ajv.getSchema(ref) ?? ajv.compile({ $ref: ref });
+    const ok = validate(body);
+    expect(ok, `${ref}: ${ajv.errorsText(validate.errors)}`).toBe(true);
+  }
+  // The IAM 4XX schemas are allOf(success schema, failure schema), which nothing can satisfy
+  // (success must be both true and false), so IAM failures are checked against the failure part.
+  const IAM_FAILURE = "cf#/components/schemas/iam_api-response-common-failure";
+
+  let emu: Emulator;
+  let api: ReturnType<typeof client>;
+  beforeAll(async () => {
+    emu = await startEmulator();
+    api = client(emu);
+    emu.createBucket("contract");
+  });
+
+  it("the validator is not vacuous", () => {
+    const validate = ajv.compile({ $ref: responseSchema("/user/tokens/verify", "get", "200") });
+    expect(validate({ success: true, errors: [], messages: [], result: { id: "x" } })).toBe(false);
+    expect(validate({ success: true, errors: [], messages: [], result: { id: "x", status: "active" } })).toBe(
+      true,
+    );
+    expect(ajv.validate(IAM_FAILURE, { success: false, errors: [], messages: [], result: null })).toBe(true);
+    expect(
+      ajv.validate(IAM_FAILURE, { success: false, errors: [{ code: 5 }], messages: [], result: null }),
+    ).toBe(false);
+  });
+  afterAll(() => emu.close());
+
+  it("user token responses match the schema", async () => {
+    const m = emu.seedToken({ scope: "user", preset: "user-minter" });
+    const created = await api("POST", "/user/tokens", m.value, {
+      name: "contract",
+      policies: [bucketPolicy(emu, ITEM_WRITE, "contract")],
+      expires_on: inAnHour(),
+      not_before: "2020-01-01T00:00:00Z",
+    });
+    expectValid(responseSchema("/user/tokens", "post", "200"), created.body);
+    const id = created.body.result.id;
+    expectValid(
+      responseSchema("/user/tokens", "get", "200"),
+      (await api("GET", "/user/tokens", m.value)).body,
+    );
+    expectValid(
+      responseSchema("/user/tokens/{token_id}", "get", "200"),
+      (await api("GET", `/user/tokens/${id}`, m.value)).body,
+    );
+    const updated = await api("PUT", `/user/tokens/${id}`, m.value, {
+      name: "c2",
+      policies: [bucketPolicy(emu, ITEM_READ, "contract")],
+    });
+    expectValid(responseSchema("/user/tokens/{token_id}", "put", "200"), updated.body);
+    const rolled = await api("PUT", `/user/tokens/${id}/value`, m.value, {});
+    expectValid(responseSchema("/user/tokens/{token_id}/value", "put", "200"), rolled.body);
+    expectValid(
+      responseSchema("/user/tokens/verify", "get", "200"),
+      (await api("GET", "/user/tokens/verify", rolled.body.result)).body,
+    );
+    expectValid(
+      responseSchema("/user/tokens/permission_groups", "get", "200"),
+      (await api("GET", "/user/tokens/permission_groups", m.value)).body,
+    );
+    expectValid(
+      responseSchema("/user/tokens/{token_id}", "delete", "200"),
+      (await api("DELETE", `/user/tokens/${id}`, m.value)).body,
+    );
+    expectValid(IAM_FAILURE, (await api("GET", "/user/tokens/verify", "cfut_unknown")).body);
+    expectValid(
+      IAM_FAILURE,
+      (await api("GET", "/user/tokens/verify", undefined, undefined, { authorization: "Basic x" })).body,
+    );
+    expectValid(IAM_FAILURE, (await api("POST", "/user/tokens", m.value, { name: "" })).body);
+  });
+
+  it("bucket and temporary-credential responses match the schema", async () => {
+    const m = emu.seedToken({ scope: "account", preset: "minter" });
+    const buckets = "/accounts/{account_id}/r2/buckets";
+    const bucket = "/accounts/{account_id}/r2/buckets/{bucket_name}";
+    const base = `/accounts/${emu.accountId}/r2/buckets`;
+    expectValid(
+      responseSchema(buckets, "post", "200"),
+      (await api("POST", base, m.value, { name: "made", locationHint: "weur" })).body,
+    );
+    expectValid(
+      responseSchema(buckets, "post", "4XX"),
+      (await api("POST", base, m.value, { name: "made" })).body,
+    );
+    expectValid(responseSchema(bucket, "get", "200"), (await api("GET", `${base}/made`, m.value)).body);
+    expectValid(responseSchema(bucket, "get", "4XX"), (await api("GET", `${base}/nothing`, m.value)).body);
+    expectValid(responseSchema(bucket, "delete", "200"), (await api("DELETE", `${base}/made`, m.value)).body);
+    const temp = "/accounts/{account_id}/r2/temp-access-credentials";
+    const tpath = `/accounts/${emu.accountId}/r2/temp-access-credentials`;
+    const req = {
+      bucket: "contract",
+      parentAccessKeyId: m.id,
+      permission: "object-read-only",
+      ttlSeconds: 60,
+    };
+    expectValid(responseSchema(temp, "post", "200"), (await api("POST", tpath, m.value, req)).body);
+    expectValid(
+      responseSchema(temp, "post", "4XX"),
+      (await api("POST", tpath, m.value, { ...req, ttlSeconds: 0 })).body,
+    );
+    // Our request bodies are valid requests per the schema, too.
+    expectValid(`cf#/components/schemas/r2_temp_access_creds_request`, req);
   });
 });
