@@ -177,12 +177,6 @@ export async function handleApi(deps: ApiDeps, req: IncomingMessage, res: Server
   const latency = state.options.latencyMs + (fault?.type === "latency" ? fault.ms : 0);
   if (latency > 0) await sleep(latency);
 
-  const product: Product = route?.product ?? "iam";
-  const fail = (e: ApiError): void => {
-    call.status = e.status;
-    send(res, e.status, failureBody(e.errors), e.headers);
-  };
-
   if (fault?.type === "drop-before") {
     res.socket?.destroy();
     return;
@@ -203,7 +197,8 @@ export async function handleApi(deps: ApiDeps, req: IncomingMessage, res: Server
     return;
   }
 
-  let result: HandlerResult;
+  // The real answer, success or failure, before any post-processing fault is applied.
+  let answer: { status: number; body: unknown; headers?: Record<string, string> };
   try {
     if (match.kind === "no-route") throw errors.noRoute();
     if (match.kind === "wrong-method") throw errors.methodNotAllowed();
@@ -213,7 +208,7 @@ export async function handleApi(deps: ApiDeps, req: IncomingMessage, res: Server
     if (retryAfter !== undefined) throw errors.rateLimited(retryAfter);
     if (bodyError) throw bodyError;
     checkAccount(state, match.params.account);
-    result = match.route.handler({
+    const result: HandlerResult = match.route.handler({
       state,
       params: match.params,
       query: url.searchParams,
@@ -222,30 +217,31 @@ export async function handleApi(deps: ApiDeps, req: IncomingMessage, res: Server
       body,
       scope: match.route.scope,
     });
+    const messages = result.messages ?? [];
+    answer = {
+      status: result.status ?? 200,
+      body: successBody(result.result, {
+        // R2 endpoints use plain-string messages, IAM ones objects (NOTES §1).
+        messages: route?.product === "r2" ? messages.map(String) : messages,
+        ...(result.result_info !== undefined ? { result_info: result.result_info } : {}),
+      }),
+    };
   } catch (e) {
-    if (e instanceof ApiError) return fail(e);
-    throw e;
+    if (!(e instanceof ApiError)) throw e;
+    answer = { status: e.status, body: failureBody(e.errors), headers: e.headers };
   }
 
-  const status = result.status ?? 200;
   if (fault?.type === "drop-after") {
-    // The operation happened; the client never learns it (the ambiguous create).
+    // Whatever happened stays done; the client never learns it (the ambiguous create).
     res.socket?.destroy();
     return;
   }
-  call.status = status;
   if (fault?.type === "malformed") {
+    call.status = 200;
     res.writeHead(200, { "content-type": "application/json" });
     res.end("<html><body>502 Bad Gateway (injected malformed body)</body></html>");
     return;
   }
-  const messages = result.messages ?? [];
-  send(
-    res,
-    status,
-    successBody(result.result, {
-      messages: product === "r2" ? messages.map(String) : messages,
-      ...(result.result_info !== undefined ? { result_info: result.result_info } : {}),
-    }),
-  );
+  call.status = answer.status;
+  send(res, answer.status, answer.body, answer.headers);
 }
