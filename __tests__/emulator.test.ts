@@ -6,6 +6,7 @@ import {
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
+  GetBucketCorsCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
@@ -784,6 +785,18 @@ describe("R2 temporary credentials", () => {
 
     const ro = await api("POST", path, minter.value, { ...valid(), permission: "object-read-only" });
     const roS3 = s3For(emu, ro.body.result);
+    // Bucket configuration needs an admin permission.
+    expect((await s3Status(roS3.send(new GetBucketCorsCommand({ Bucket: "tmp-bucket" })))).status).toBe(403);
+    const adm = await api("POST", path, minter.value, { ...valid(), permission: "admin-read-only" });
+    const admS3 = s3For(emu, adm.body.result);
+    expect(await s3Status(admS3.send(new GetBucketCorsCommand({ Bucket: "tmp-bucket" })))).toEqual({
+      status: 404,
+      name: "NoSuchCORSConfiguration",
+    });
+    expect(
+      (await s3Status(admS3.send(new PutObjectCommand({ Bucket: "tmp-bucket", Key: "w", Body: "w" }))))
+        .status,
+    ).toBe(403);
     expect(
       (await s3Status(roS3.send(new GetObjectCommand({ Bucket: "tmp-bucket", Key: "elsewhere.txt" }))))
         .status,
@@ -1076,6 +1089,8 @@ describe("faults, latency and rate limit", () => {
       "2",
     ]);
     expect((await api("GET", `${base}/verify`, other.value)).status).toBe(200);
+    emu.set({ rateLimit: undefined });
+    expect((await api("GET", `${base}/verify`, minter.value)).status).toBe(200);
   });
 
   it("refuses well-known IDs after Cloudflare rotated them", async () => {

@@ -219,9 +219,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     injectFault: (fault) => faults.inject(fault),
     clearFaults: () => faults.clear(),
     set(o) {
-      for (const [k, v] of Object.entries(o)) {
-        if (v !== undefined) (state.options as unknown as Record<string, unknown>)[k] = v;
-      }
+      const opts = state.options;
+      if (o.propagationDelayMs !== undefined) opts.propagationDelayMs = o.propagationDelayMs;
+      if (o.revocationDelayMs !== undefined) opts.revocationDelayMs = o.revocationDelayMs;
+      if (o.latencyMs !== undefined) opts.latencyMs = o.latencyMs;
+      if (o.tempCredentialCallers !== undefined) opts.tempCredentialCallers = o.tempCredentialCallers;
+      // An explicit `rateLimit: undefined` switches the rate limit off.
+      if ("rateLimit" in o) opts.rateLimit = o.rateLimit;
     },
     async close() {
       await Promise.all([close(apiServer), ...[...s3Servers.values()].map(close)]);

@@ -50,7 +50,12 @@ export const setSchema = z.strictObject({
   propagationDelayMs: z.number().min(0).optional(),
   revocationDelayMs: z.number().min(0).optional(),
   latencyMs: z.number().min(0).optional(),
-  rateLimit: z.strictObject({ requests: z.number().int().min(1), windowMs: z.number().min(1) }).optional(),
+  // null switches the rate limit off (JSON has no undefined).
+  rateLimit: z
+    .strictObject({ requests: z.number().int().min(1), windowMs: z.number().min(1) })
+    .nullable()
+    .optional()
+    .transform((v) => (v === null ? undefined : v)),
   tempCredentialCallers: z.enum(["parent", "storage-write", "parent-or-storage-write"]).optional(),
 });
 
