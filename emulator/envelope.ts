@@ -60,6 +60,8 @@ export const errors = {
   // [3P] observed on Cloudflare for an unknown/revoked token. Assumption: HTTP 401 for every
   // unusable token (unknown, deleted, expired, disabled, not yet valid).
   invalidToken: () => apiError(401, 1000, "Invalid API Token"),
+  // Assumption: a missing header is 400/1001 ([3P] `Missing "Authorization" header`) and a header
+  // that is not `Bearer <token>` is 400/6003 with an error_chain entry 6111 ([3P]).
   missingAuth: () => apiError(400, 1001, 'Missing "Authorization" header'),
   malformedAuth: () =>
     new ApiError(400, [
@@ -75,6 +77,8 @@ export const errors = {
   malformedJson: () => apiError(400, 6007, "Malformed JSON in request body"),
   // Assumption: validation failures use 1001 (the code DESIGN §7 picks for unknown group ids).
   invalid: (message: string) => apiError(400, 1001, message),
+  // Assumption: an unknown path is 404/7003 and a known path with the wrong method 405/7000 (the
+  // schema's failure example uses 7003 "No route for the URI").
   noRoute: () => apiError(404, 7003, "No route for the URI"),
   methodNotAllowed: () => apiError(405, 7000, "No route for the URI"),
   rateLimited: (retryAfterSeconds: number) =>

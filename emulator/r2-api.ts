@@ -70,6 +70,8 @@ export function newBucket(
   opts: { location?: string | undefined; storageClass?: "Standard" | "InfrequentAccess" | undefined } = {},
 ): Bucket {
   if (!isValidBucketName(name)) throw r2Errors.invalidName();
+  // Assumption: names are unique per jurisdiction (the resource key names both), so "logs" may
+  // exist in default and in eu at the same time.
   if (state.bucket(name, jurisdiction)) throw r2Errors.conflict();
   const b: Bucket = {
     name,

@@ -18,7 +18,12 @@ export function findCredential(
   return undefined;
 }
 
-/** Why a token cannot be used at S3 right now, or undefined when it can. */
+/**
+ * Why a token cannot be used at S3 right now, or undefined when it can.
+ * Assumptions: the delays are read at request time (so `set()` applies to existing credentials);
+ * policy changes by PUT and rolled values take effect at once (only creation and deletion
+ * propagate slowly); an IP `condition` is stored but not enforced.
+ */
 function tokenRefusal(state: State, t: TokenRecord | undefined): string | undefined {
   const now = state.now();
   if (!t) return "The parent API token does not exist";

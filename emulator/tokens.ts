@@ -217,6 +217,7 @@ export const list: Handler = (ctx) => {
   const perPage = intParam(ctx.query, "per_page", 20, 5, 50);
   // Assumption: expired tokens are left out unless include_expired=true (SDK wording).
   const includeExpired = ctx.query.get("include_expired") === "true";
+  // Assumption: tokens are listed in creation order (`direction=desc` reverses it).
   const direction = ctx.query.get("direction") === "desc" ? -1 : 1;
   const all = [...ctx.state.tokens.values()]
     .filter((t) => t.deletedAt === undefined && t.scope === ctx.scope)
