@@ -59,6 +59,19 @@ async function mint(): Promise<{ inputs: Inputs; main: StepResult; tokenId: stri
   return { inputs, main, tokenId };
 }
 
+/** What the warning tells the user to do: delete the token by hand. */
+async function deleteByHand(tokenId: string): Promise<void> {
+  emulator.clearFaults();
+  const deleted = await cloudflareApi(
+    emulator,
+    minter,
+    "DELETE",
+    `/accounts/${emulator.accountId}/tokens/${tokenId}`,
+  );
+  expect(deleted.status).toBe(200);
+  expect(liveChildIds(emulator)).toEqual([]);
+}
+
 describe("post step", () => {
   test("with no state (main failed before minting) does nothing, calls nothing and succeeds", async () => {
     const post = await runPost({ inputs: emulatorInputs(emulator, minter, bucketName("none")), debug: true });
@@ -121,6 +134,7 @@ describe("post step", () => {
       "api-token input": minter.value,
       "secret access key": main.outputs["secret-access-key"] ?? "",
     });
+    await deleteByHand(tokenId);
   });
 
   test("a wrong api-token in the post step is a warning naming the token id, and is never printed", async () => {
@@ -138,6 +152,7 @@ describe("post step", () => {
     expect(warnings[0]).toContain(tokenId);
     expect(liveChildIds(emulator)).toEqual([tokenId]);
     secretScan(post, { "wrong api-token": wrongToken, "api-token input": minter.value });
+    await deleteByHand(tokenId);
   });
 
   test("a 503 on delete is retried and the token is deleted without a warning", async () => {
