@@ -1,0 +1,181 @@
+// Readiness with temporary credentials: R2 takes a while to honour new credentials, temporary ones
+// included. Main must wait with the session-token credentials and the narrowed scope (a key under
+// the first prefix), so that the job's first S3 request succeeds, and at wait-timeout it must fail
+// and delete the child token before the post step runs.
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import type { SeededToken } from "../../emulator/types.js";
+import {
+  bucketName,
+  callSequence,
+  callsTo,
+  deleteLeftoverChildTokens,
+  type Emulator,
+  emulatorInputs,
+  liveChildIds,
+  startQuietEmulator,
+} from "../helpers/emulator.js";
+import { describeStep, errorLines, runMain, runPost, warningLines } from "../helpers/runner.js";
+import { putText, s3ClientFromOutputs } from "../helpers/s3.js";
+
+const PROPAGATION_MS = 3_000;
+
+let emulator: Emulator;
+let minter: SeededToken;
+
+/** The wait main reports ("accepted the credentials after 3012 ms"), in ms. */
+function reportedWaitMs(stdout: string): number | undefined {
+  for (const line of stdout.split("\n")) {
+    if (line.startsWith("::") || !/accept|ready|wait/i.test(line)) continue;
+    const match = /(\d+(?:\.\d+)?)\s*(ms|s)\b/.exec(line);
+    if (match) return Number(match[1]) * (match[2] === "ms" ? 1 : 1000);
+  }
+  return undefined;
+}
+
+beforeAll(async () => {
+  emulator = await startQuietEmulator();
+  minter = await emulator.seedToken({ scope: "account", preset: "minter" });
+});
+
+afterAll(async () => {
+  await emulator?.close();
+});
+
+beforeEach(() => {
+  emulator.set({ propagationDelayMs: 0, revocationDelayMs: 0 });
+  emulator.resetCalls();
+});
+
+afterEach(async () => {
+  expect(await deleteLeftoverChildTokens(emulator, { account: minter })).toEqual([]);
+});
+
+describe("readiness with temporary credentials", () => {
+  test("hybrid: waits out a 3 s propagation delay under the first prefix; the first S3 request succeeds", async () => {
+    emulator.set({ propagationDelayMs: PROPAGATION_MS });
+    const bucket = bucketName("hready");
+    await emulator.createBucket(bucket);
+    const inputs = emulatorInputs(emulator, minter, bucket, {
+      permission: "object-read-write",
+      prefixes: "pipelines/nightly/, pipelines/shared/",
+    });
+
+    const main = await runMain({ inputs });
+    const mainEnded = Date.now();
+    expect(main.exitCode, describeStep(main)).toBe(0);
+    expect(callSequence(emulator)).toEqual(["tokens.create 200", "r2.temp_credentials 200"]);
+
+    // The job's first real request, right after main: one attempt, no retry.
+    const s3 = s3ClientFromOutputs(main.outputs);
+    expect(await putText(s3, bucket, "pipelines/nightly/first.csv", "first try")).toMatchObject({
+      ok: true,
+    });
+    s3.destroy();
+
+    // Main waited for the delay, and not much longer.
+    expect(main.durationMs).toBeGreaterThanOrEqual(PROPAGATION_MS);
+    expect(main.durationMs).toBeLessThan(PROPAGATION_MS + 1_000);
+
+    // It probed with the temporary credentials (session token included: they were accepted in the
+    // end), on keys under the first prefix: refusals, then one acceptance, then nothing more.
+    const probes = emulator.s3Calls.filter(
+      (call) => call.accessKeyId === main.outputs["access-key-id"] && call.at <= mainEnded,
+    );
+    expect(probes.length).toBeGreaterThanOrEqual(8);
+    for (const probe of probes) {
+      expect(probe.method).toBe("HEAD");
+      expect(probe.bucket).toBe(bucket);
+      expect(probe.key.startsWith("pipelines/nightly/"), probe.key).toBe(true);
+    }
+    expect(probes.slice(0, -1).every((call) => call.status === 401 || call.status === 403)).toBe(true);
+    expect([200, 404]).toContain(probes.at(-1)?.status);
+
+    const waited = reportedWaitMs(main.stdout);
+    expect(waited, `no line reports the wait:\n${main.stdout}`).toBeDefined();
+    expect(waited).toBeGreaterThanOrEqual(PROPAGATION_MS - 1_000);
+    expect(waited).toBeLessThanOrEqual(main.durationMs);
+
+    emulator.resetCalls();
+    const post = await runPost({ inputs, state: main.state, env: main.env });
+    expect(post.exitCode, describeStep(post)).toBe(0);
+    expect(callSequence(emulator)).toEqual(["tokens.delete 200"]);
+    expect(liveChildIds(emulator)).toEqual([]);
+  });
+
+  test("temporary mode: waits out the same delay; the first S3 request succeeds", async () => {
+    emulator.set({ propagationDelayMs: PROPAGATION_MS });
+    const bucket = bucketName("tready");
+    await emulator.createBucket(bucket);
+    const inputs = emulatorInputs(emulator, minter, bucket, {
+      mode: "temporary",
+      permission: "object-read-write",
+    });
+
+    const main = await runMain({ inputs });
+    expect(main.exitCode, describeStep(main)).toBe(0);
+    expect(callSequence(emulator)).toEqual(["tokens.verify 200", "r2.temp_credentials 200"]);
+    const s3 = s3ClientFromOutputs(main.outputs);
+    expect(await putText(s3, bucket, "first.csv", "first try")).toMatchObject({ ok: true });
+    s3.destroy();
+    expect(main.durationMs).toBeGreaterThanOrEqual(PROPAGATION_MS);
+    expect(main.durationMs).toBeLessThan(PROPAGATION_MS + 1_000);
+  });
+
+  test("hybrid: at wait-timeout main fails and deletes the child before the post step runs", async () => {
+    emulator.set({ propagationDelayMs: 10_000 });
+    const bucket = bucketName("htimeout");
+    await emulator.createBucket(bucket);
+    const inputs = emulatorInputs(emulator, minter, bucket, {
+      permission: "object-read-write",
+      prefixes: "pipelines/nightly/",
+      "wait-timeout": "2",
+    });
+
+    const main = await runMain({ inputs });
+    expect(main.exitCode, describeStep(main)).toBe(1);
+    expect(main.durationMs).toBeLessThan(6_000);
+    // It waited the whole wait-timeout after the temporary credentials existed, then gave up.
+    const minted = callsTo(emulator, "r2.temp_credentials")[0];
+    const deleted = callsTo(emulator, "tokens.delete")[0];
+    const waitedMs = (deleted?.at ?? 0) - (minted?.at ?? 0);
+    expect(
+      waitedMs,
+      "ms from the temporary credentials' creation to the child's deletion",
+    ).toBeGreaterThanOrEqual(2_000);
+    expect(waitedMs).toBeLessThan(3_500);
+    const errors = errorLines(main);
+    expect(errors, describeStep(main)).toHaveLength(1);
+    expect(errors[0]).toMatch(/wait-timeout/);
+    expect(errors[0]).not.toMatch(/\n\s+at /);
+
+    // No live child token before the post step: main deleted the one it created.
+    expect(liveChildIds(emulator)).toEqual([]);
+    const childId = callsTo(emulator, "r2.temp_credentials")[0]?.tokenId;
+    expect(childId).toMatch(/^[0-9a-f]{32}$/);
+    expect(callSequence(emulator)).toEqual([
+      "tokens.create 200",
+      "r2.temp_credentials 200",
+      "tokens.delete 200",
+    ]);
+    expect(callsTo(emulator, "tokens.delete")[0]?.path).toBe(
+      `/accounts/${emulator.accountId}/tokens/${childId}`,
+    );
+    // The probes used the temporary credentials, under the prefix.
+    expect(emulator.s3Calls.length).toBeGreaterThanOrEqual(4);
+    expect(emulator.s3Calls.every((call) => call.key.startsWith("pipelines/nightly/"))).toBe(true);
+    expect(emulator.s3Calls.every((call) => call.accessKeyId !== childId)).toBe(true);
+    // On failure the credential outputs stay empty and nothing is exported.
+    for (const name of ["access-key-id", "secret-access-key", "session-token"]) {
+      expect(main.outputs[name] ?? "", name).toBe("");
+    }
+    expect(main.env.AWS_SESSION_TOKEN ?? "").toBe("");
+
+    // The post step has nothing left to revoke: no call, no warning.
+    emulator.resetCalls();
+    const post = await runPost({ inputs, state: main.state, env: main.env });
+    expect(post.exitCode, describeStep(post)).toBe(0);
+    expect(warningLines(post)).toEqual([]);
+    expect(emulator.calls).toEqual([]);
+    expect(liveChildIds(emulator)).toEqual([]);
+  });
+});
