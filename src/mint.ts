@@ -57,6 +57,8 @@ export interface MintDeps extends HttpDeps {
   log: (message: string) => void;
   debug: (message: string) => void;
   run?: RunContext | undefined;
+  /** Where a mint outside GitHub Actions comes from (e.g. "cli user@host"), for the child's name. */
+  origin?: string | undefined;
 }
 
 function target(config: Config): TokenTarget {
@@ -220,7 +222,7 @@ export async function mint(config: Config, deps: MintDeps): Promise<Minted> {
   if (mode === "temporary") return mintTemporary(config, deps);
 
   const mintId = randomHex(4);
-  const name = childTokenName(mintId, { tokenName: config.tokenName, run: deps.run });
+  const name = childTokenName(mintId, { tokenName: config.tokenName, run: deps.run, origin: deps.origin });
   const expiresOn = wholeSecondsIso(deps.now() + config.ttlSeconds * 1000);
   const created = await createChildToken(config, deps, name, expiresOn);
   // The child's value is a secret in every mode; in hybrid mode it never leaves this process.

@@ -22,11 +22,15 @@ function shorten(text: string, by: number): string {
  */
 export function childTokenName(
   mintId: string,
-  options: { tokenName?: string | undefined; run?: RunContext | undefined },
+  options: { tokenName?: string | undefined; run?: RunContext | undefined; origin?: string | undefined },
 ): string {
   if (options.tokenName !== undefined)
     return `${options.tokenName.slice(0, MAX_TOKEN_NAME_LENGTH)} ${mintId}`;
-  if (!options.run) return `${DEFAULT_NAME_PREFIX} ${mintId}`;
+  if (!options.run) {
+    const room = LIMIT - DEFAULT_NAME_PREFIX.length - mintId.length - 2;
+    const origin = options.origin ? ` ${options.origin.slice(0, room)}` : "";
+    return `${DEFAULT_NAME_PREFIX}${origin} ${mintId}`;
+  }
   const { repository, runId, runAttempt, job } = options.run;
   const build = (repo: string, jobPart: string) =>
     [DEFAULT_NAME_PREFIX, repo, "run", `${runId}.${runAttempt}`, jobPart, mintId]

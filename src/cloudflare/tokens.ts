@@ -148,3 +148,25 @@ export async function listTokens(client: CloudflareClient, target: TokenTarget):
       return tokens;
   }
 }
+
+export interface TokenUpdate extends NewToken {
+  not_before?: string;
+  condition?: unknown;
+  status?: "active" | "disabled";
+}
+
+/** PUT replaces the whole token: send its full definition, not a patch. */
+export function updateToken(
+  client: CloudflareClient,
+  target: TokenTarget,
+  tokenId: string,
+  body: TokenUpdate,
+): Promise<Token> {
+  return client.request({
+    method: "PUT",
+    path: `${tokensPath(target.scope, target.accountId)}/${encodeURIComponent(tokenId)}`,
+    token: target.token,
+    body,
+    result: tokenSchema,
+  });
+}

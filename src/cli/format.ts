@@ -1,0 +1,40 @@
+import type { Minted } from "../mint.js";
+import { environmentOf, outputsOf } from "../report.js";
+import type { SweepRow } from "../sweep.js";
+
+export const MINT_FORMATS = ["json", "env", "dotenv"] as const;
+export type MintFormat = (typeof MINT_FORMATS)[number];
+
+/** POSIX single quotes: nothing inside is expanded by eval. */
+function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+function dotenvQuote(value: string): string {
+  return /^[A-Za-z0-9_./:@+-]*$/.test(value) ? value : JSON.stringify(value);
+}
+
+/** What mint prints on stdout: the action's outputs as JSON, or the AWS_* variables. */
+export function formatMinted(minted: Minted, format: MintFormat): string {
+  if (format === "json") return `${JSON.stringify({ mode: minted.mode, ...outputsOf(minted) }, null, 2)}\n`;
+  const env = environmentOf(minted);
+  const note = `# r2-ephemeral-credentials: ${minted.mode} credentials for ${minted.buckets.join(", ")}, expire at ${minted.expiresAt}${minted.child ? `, token id ${minted.child.tokenId}` : ""}`;
+  const lines = Object.entries(env).map(([name, value]) =>
+    format === "env" ? `export ${name}=${shellQuote(value)}` : `${name}=${dotenvQuote(value)}`,
+  );
+  return `${[note, ...lines].join("\n")}\n`;
+}
+
+export function formatSweep(rows: SweepRow[], format: "table" | "json"): string {
+  if (format === "json") return `${JSON.stringify(rows, null, 2)}\n`;
+  if (rows.length === 0) return "No child tokens to sweep.\n";
+  const header = ["TOKEN ID", "RESULT", "REASON", "EXPIRES", "NAME"];
+  const body = rows.map((r) => [r.id, r.result, r.reason, r.expiresOn || "never", r.name]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+      .join("  ")
+      .trimEnd();
+  return `${[line(header), ...body.map(line)].join("\n")}\n`;
+}

@@ -1,0 +1,325 @@
+import { parseArgs } from "node:util";
+import { CloudflareClient, type HttpDeps } from "../cloudflare/client.js";
+import type { TokenTarget } from "../cloudflare/tokens.js";
+import {
+  type ConfigEnv,
+  DEFAULT_API_URL,
+  INPUT_DEFAULTS,
+  type InputName,
+  JURISDICTIONS,
+  type Jurisdiction,
+  PERMISSIONS,
+  type Permission,
+  parseConfig,
+  parseDuration,
+  type RawInputs,
+  TOKEN_SCOPES,
+  type TokenScope,
+} from "../config.js";
+import { ActionError, describeError, InputError } from "../errors.js";
+import { mint, revokeChild } from "../mint.js";
+import type { RunContext } from "../naming.js";
+import { rescope } from "../rescope.js";
+import { DEFAULT_SWEEP_PREFIX, sweep } from "../sweep.js";
+import { formatMinted, formatSweep, MINT_FORMATS, type MintFormat } from "./format.js";
+import { HELP } from "./help.js";
+
+export interface CliDeps extends HttpDeps {
+  env: ConfigEnv & Record<string, string | undefined>;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** Progress lines are drawn only on a terminal, never into a pipe or a log file. */
+  stderrIsTTY: boolean;
+  run: RunContext | undefined;
+  origin: string;
+}
+
+export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+
+/** Flags of mint: the action's inputs, minus what only makes sense in a workflow (export-env, revoke) and the token (env only). */
+const MINT_INPUT_FLAGS = [
+  "bucket",
+  "permission",
+  "mode",
+  "prefixes",
+  "objects",
+  "ttl",
+  "jurisdiction",
+  "parent-access-key-id",
+  "token-scope",
+  "location-hint",
+  "wait-timeout",
+  "token-name",
+  "account-id",
+  "api-url",
+  "s3-endpoint",
+] as const satisfies readonly InputName[];
+const LIST_FLAGS = new Set<string>(["bucket", "prefixes", "objects"]);
+
+type Options = NonNullable<Parameters<typeof parseArgs>[0]>["options"];
+const help = { help: { type: "boolean", short: "h" } } as const satisfies Options;
+const common = {
+  "account-id": { type: "string" },
+  "api-url": { type: "string" },
+  "token-scope": { type: "string" },
+} as const satisfies Options;
+
+const COMMAND_OPTIONS = {
+  mint: {
+    ...help,
+    ...Object.fromEntries(MINT_INPUT_FLAGS.map((f) => [f, { type: "string", multiple: LIST_FLAGS.has(f) }])),
+    "create-bucket": { type: "boolean" },
+    format: { type: "string" },
+    quiet: { type: "boolean", short: "q" },
+  },
+  revoke: { ...help, ...common, "token-id": { type: "string" } },
+  sweep: {
+    ...help,
+    ...common,
+    "older-than": { type: "string" },
+    prefix: { type: "string" },
+    "dry-run": { type: "boolean" },
+    format: { type: "string" },
+  },
+  rescope: {
+    ...help,
+    ...common,
+    "token-id": { type: "string" },
+    "add-bucket": { type: "string" },
+    permission: { type: "string" },
+    jurisdiction: { type: "string" },
+  },
+} satisfies Record<string, Options>;
+type Command = keyof typeof COMMAND_OPTIONS;
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+function usage(message: string, hint?: string): ActionError {
+  return new ActionError("input", message, hint);
+}
+
+/** The input parser speaks of inputs; on the command line they are flags, and the token is an env var. */
+function asFlags(message: string): string {
+  return message
+    .replace(
+      /Input api-token is empty and CLOUDFLARE_API_TOKEN is not set\./,
+      "CLOUDFLARE_API_TOKEN is not set.",
+    )
+    .replace(/Input api-token/g, "CLOUDFLARE_API_TOKEN")
+    .replace(/\bInputs ([a-z0-9-]+) and ([a-z0-9-]+)/g, "Flags --$1 and --$2")
+    .replace(/\bInput ([a-z0-9-]+)/g, "Flag --$1")
+    .replace(/\bapi-token: \$\{\{ secrets\.CLOUDFLARE_API_TOKEN \}\}/, "export CLOUDFLARE_API_TOKEN=…");
+}
+
+function str(values: Values, name: string): string | undefined {
+  const value = values[name];
+  return typeof value === "string" ? value : undefined;
+}
+
+function oneOf<T extends string>(values: Values, name: string, allowed: readonly T[], fallback: T): T {
+  const value = str(values, name) ?? fallback;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw usage(
+    `Flag --${name} is ${JSON.stringify(value)}, which is not supported. Use one of: ${allowed.join(", ")}.`,
+  );
+}
+
+function required(values: Values, name: string, what: string): string {
+  const value = str(values, name)?.trim();
+  if (!value) throw usage(`Flag --${name} is required: ${what}.`);
+  return value;
+}
+
+/** The token, account and endpoint of the commands that manage tokens directly. */
+function tokenTarget(values: Values, deps: CliDeps): { target: TokenTarget; apiUrl: string } {
+  const token = (deps.env.CLOUDFLARE_API_TOKEN ?? "").trim();
+  if (token === "")
+    throw usage(
+      "CLOUDFLARE_API_TOKEN is not set. Export the Cloudflare API token that owns the child tokens.",
+    );
+  const accountId = (str(values, "account-id") ?? deps.env.CLOUDFLARE_ACCOUNT_ID ?? "").trim();
+  const scope = oneOf<TokenScope>(values, "token-scope", TOKEN_SCOPES, "account");
+  if (scope === "account" && !/^[0-9a-f]{32}$/.test(accountId)) {
+    throw usage(
+      accountId === ""
+        ? "Flag --account-id is missing and CLOUDFLARE_ACCOUNT_ID is not set."
+        : `Flag --account-id is ${JSON.stringify(accountId)}, which is not a Cloudflare account id (32 lowercase hex characters).`,
+    );
+  }
+  const apiUrl = (str(values, "api-url") ?? DEFAULT_API_URL).replace(/\/+$/, "");
+  return { target: { scope, accountId, token }, apiUrl };
+}
+
+function clientFor(apiUrl: string, deps: CliDeps): CloudflareClient {
+  return new CloudflareClient({ apiUrl, deps, log: (m) => deps.stderr(`${m}\n`) });
+}
+
+function tokenId(values: Values): string {
+  const id = required(values, "token-id", "the id of the token");
+  if (!/^[0-9a-f]{32}$/.test(id))
+    throw usage(
+      `Flag --token-id is ${JSON.stringify(id)}, which is not a token id (32 lowercase hex characters).`,
+    );
+  return id;
+}
+
+/** A progress line redrawn in place on a terminal; nothing at all when stderr is a pipe. */
+function progress(deps: CliDeps, quiet: boolean) {
+  let drawn = false;
+  const started = deps.now();
+  return {
+    tick(): void {
+      if (quiet || !deps.stderrIsTTY) return;
+      const frames = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏";
+      const seconds = (deps.now() - started) / 1000;
+      const frame = frames[Math.floor(seconds * 4) % frames.length];
+      deps.stderr(
+        `\r${frame} waiting for the S3 endpoint to accept the credentials… ${seconds.toFixed(1)} s`,
+      );
+      drawn = true;
+    },
+    clear(): void {
+      if (drawn) deps.stderr("\r\u001b[2K");
+      drawn = false;
+    },
+  };
+}
+
+async function mintCommand(values: Values, deps: CliDeps): Promise<number> {
+  const format = oneOf<MintFormat>(values, "format", MINT_FORMATS, "json");
+  const quiet = values.quiet === true;
+  const raw: RawInputs = {
+    "export-env": "false",
+    revoke: "false",
+    "create-bucket": values["create-bucket"] ? "true" : "false",
+  };
+  for (const flag of MINT_INPUT_FLAGS) {
+    const value = values[flag];
+    raw[flag] = Array.isArray(value)
+      ? value.join(",")
+      : typeof value === "string"
+        ? value
+        : INPUT_DEFAULTS[flag];
+  }
+  let config: ReturnType<typeof parseConfig>;
+  try {
+    config = parseConfig(raw, deps.env);
+  } catch (error) {
+    if (error instanceof InputError) throw usage(error.problems.map((p) => asFlags(p.message)).join("\n"));
+    throw error;
+  }
+  const spinner = progress(deps, quiet);
+  const info = (m: string) => {
+    spinner.clear();
+    if (!quiet) deps.stderr(`${m}\n`);
+  };
+  try {
+    const minted = await mint(config, {
+      ...deps,
+      client: new CloudflareClient({ apiUrl: config.apiUrl, deps, log: info }),
+      // Nothing prints secrets here; the runner's masking has no equivalent on a terminal.
+      mask: () => {},
+      onChildCreated: () => {},
+      log: info,
+      debug: () => spinner.tick(),
+      run: deps.run,
+      origin: deps.origin,
+    });
+    spinner.clear();
+    deps.stdout(formatMinted(minted, format));
+    return EXIT.ok;
+  } finally {
+    spinner.clear();
+  }
+}
+
+async function revokeCommand(values: Values, deps: CliDeps): Promise<number> {
+  const id = tokenId(values);
+  const { target, apiUrl } = tokenTarget(values, deps);
+  const outcome = await revokeChild(clientFor(apiUrl, deps), { tokenId: id, ...target }, target.token);
+  deps.stderr(outcome === "deleted" ? `Revoked token ${id}.\n` : `Token ${id} was already gone.\n`);
+  return EXIT.ok;
+}
+
+async function sweepCommand(values: Values, deps: CliDeps): Promise<number> {
+  const format = oneOf(values, "format", ["table", "json"] as const, "table");
+  const olderThan = str(values, "older-than");
+  const olderThanSeconds = olderThan === undefined ? undefined : parseDuration(olderThan);
+  if (olderThan !== undefined && olderThanSeconds === undefined) {
+    throw usage(
+      `Flag --older-than is ${JSON.stringify(olderThan)}, which is not a duration. Use e.g. 90m, 2h or 1d.`,
+    );
+  }
+  const { target, apiUrl } = tokenTarget(values, deps);
+  const rows = await sweep(clientFor(apiUrl, deps), {
+    target,
+    prefix: str(values, "prefix") ?? DEFAULT_SWEEP_PREFIX,
+    olderThanMs: olderThanSeconds === undefined ? undefined : olderThanSeconds * 1000,
+    dryRun: values["dry-run"] === true,
+    now: deps.now(),
+  });
+  deps.stdout(formatSweep(rows, format));
+  return rows.some((r) => r.result.startsWith("failed")) ? EXIT.failure : EXIT.ok;
+}
+
+async function rescopeCommand(values: Values, deps: CliDeps): Promise<number> {
+  const id = tokenId(values);
+  const bucket = required(values, "add-bucket", "the bucket to add");
+  if (!/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(bucket)) {
+    throw usage(
+      `Flag --add-bucket is ${JSON.stringify(bucket)}, which is not a valid R2 bucket name (3-63 characters of a-z, 0-9 and -).`,
+    );
+  }
+  const permission = oneOf<Permission>(values, "permission", PERMISSIONS, "object-read-only");
+  const jurisdiction = oneOf<Jurisdiction>(values, "jurisdiction", JURISDICTIONS, "default");
+  const { target, apiUrl } = tokenTarget(values, deps);
+  const outcome = await rescope(
+    clientFor(apiUrl, deps),
+    { target, tokenId: id, bucket, permission, jurisdiction },
+    (m) => deps.stderr(`${m}\n`),
+  );
+  deps.stdout(
+    outcome === "added"
+      ? `Added ${bucket} (${permission}, jurisdiction ${jurisdiction}) to token ${id}. The S3 endpoint may take up to a minute to honour it.\n`
+      : `Token ${id} already grants ${permission} on ${bucket}.\n`,
+  );
+  return EXIT.ok;
+}
+
+const COMMANDS: Record<Command, (values: Values, deps: CliDeps) => Promise<number>> = {
+  mint: mintCommand,
+  revoke: revokeCommand,
+  sweep: sweepCommand,
+  rescope: rescopeCommand,
+};
+
+/** The CLI: parse, dispatch, and turn every failure into one line on stderr and an exit code. */
+export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    (name === undefined ? deps.stderr : deps.stdout)(`${HELP.main}\n`);
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (!(name in COMMANDS)) {
+    deps.stderr(`Unknown command ${JSON.stringify(name)}.\n\n${HELP.main}\n`);
+    return EXIT.usage;
+  }
+  const command = name as Command;
+  let values: Values;
+  try {
+    const options: Options = COMMAND_OPTIONS[command];
+    values = parseArgs({ args: rest, options, strict: true, allowPositionals: false }).values as Values;
+  } catch (error) {
+    deps.stderr(`${describeError(error)}\nRun 'r2-ephemeral-credentials ${command} --help' for the flags.\n`);
+    return EXIT.usage;
+  }
+  if (values.help) {
+    deps.stdout(`${HELP[command]}\n`);
+    return EXIT.ok;
+  }
+  try {
+    return await COMMANDS[command](values, deps);
+  } catch (error) {
+    deps.stderr(`error: ${describeError(error)}\n`);
+    return error instanceof ActionError && error.code === "input" ? EXIT.usage : EXIT.failure;
+  }
+}
