@@ -84,6 +84,7 @@ export async function waitUntilAccepted(
   deps: HttpDeps & { log?: (message: string) => void },
 ): Promise<Readiness> {
   const started = deps.now();
+  const deadline = started + timeoutMs;
   let probes = 0;
   let lastReason = "no answer";
   for (;;) {
@@ -94,8 +95,9 @@ export async function waitUntilAccepted(
     if (result.accepted) return { waitedMs: elapsed, probes };
     lastReason = result.reason;
     deps.log?.(`S3 endpoint does not accept the new credentials yet (${lastReason}) after ${elapsed} ms.`);
-    const nextAt = probeStarted + pollIntervalMs(elapsed);
-    if (nextAt - started >= timeoutMs) break;
+    if (deps.now() >= deadline) break;
+    // The last probe lands on the deadline itself, so the whole wait-timeout is used.
+    const nextAt = Math.min(probeStarted + pollIntervalMs(elapsed), deadline);
     await deps.sleep(Math.max(0, nextAt - deps.now()));
   }
   throw new ActionError(
