@@ -13,8 +13,15 @@ import { parse as parseYaml } from "yaml";
 import { type SpawnResult, spawnWithTimeout } from "./spawn.js";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-export const mainScript = path.join(repoRoot, "dist/main/index.js");
-export const postScript = path.join(repoRoot, "dist/post/index.js");
+/**
+ * The bundles under test. R2E_E2E_DIST points the suite at another build (e.g. a deliberately broken
+ * copy of dist/ when checking that the tests catch a regression).
+ */
+const distDir = process.env.R2E_E2E_DIST
+  ? path.resolve(process.env.R2E_E2E_DIST)
+  : path.join(repoRoot, "dist");
+export const mainScript = path.join(distDir, "main/index.js");
+export const postScript = path.join(distDir, "post/index.js");
 const traceFileWritesModule = path.join(repoRoot, "__tests__/helpers/trace-file-writes.mjs");
 
 /** The runner variables every test job gets (besides the runner files). */
