@@ -3,11 +3,17 @@
  * the fault, secret-hygiene and load suites. Every job it runs has RUNNER_DEBUG=1 and is checked for
  * secret hygiene (hygiene.ts) with the exact secrets the action received.
  */
-import type { EmulatorOptions, SeededToken } from "../../emulator/types.js";
+import type { CallRecord, EmulatorOptions, SeededToken } from "../../emulator/types.js";
 import { type ApiRecorder, startApiRecorder } from "./api-recorder.js";
 import { deleteLeftoverChildTokens, type Emulator, emulatorInputs, startQuietEmulator } from "./emulator.js";
 import { assertHygiene } from "./hygiene.js";
-import { type Inputs, type JobOptions, type JobResult, runJob } from "./runner.js";
+import { describeStep, type Inputs, type JobOptions, type JobResult, runMain, runPost } from "./runner.js";
+
+/** A job with the Cloudflare API calls of each step (the emulator's records, split at post's start). */
+export interface RecordedJob extends JobResult {
+  mainCalls: CallRecord[];
+  postCalls: CallRecord[];
+}
 
 export interface RecordedEmulator {
   emulator: Emulator;
@@ -22,7 +28,7 @@ export interface RecordedEmulator {
    * main + post with RUNNER_DEBUG=1, then the hygiene check with the input token (from the inputs or
    * CLOUDFLARE_API_TOKEN) and every secret the recorder saw during the job. Runs must not overlap.
    */
-  job(options: JobOptions): Promise<JobResult>;
+  job(options: JobOptions): Promise<RecordedJob>;
   /** Deletes child tokens still alive (with the seeded minters) and returns their ids. */
   cleanUp(): Promise<string[]>;
   close(): Promise<void>;
@@ -51,8 +57,31 @@ export async function startRecordedEmulator(options: EmulatorOptions = {}): Prom
       emulatorInputs(emulator, token, bucket, { "api-url": recorder.apiUrl, ...overrides }),
     async job(options) {
       recorder.reset();
-      const job = await runJob({ debug: true, ...options });
-      assertHygiene(job, { given: givenToken(options), recorded: recorder.secrets });
+      // runJob's sequence (main, then post with main's state and exported env), split so that each
+      // step's calls can be told apart.
+      const { post: postOverrides, carryEnv = true, ...shared } = { debug: true, ...options };
+      const before = emulator.calls.length;
+      const main = await runMain(shared);
+      const split = emulator.calls.length;
+      const post = await runPost({
+        ...shared,
+        ...postOverrides,
+        inputs: { ...shared.inputs, ...postOverrides?.inputs },
+        env: { ...(carryEnv ? main.env : {}), ...shared.env, ...postOverrides?.env },
+        state: main.state,
+      });
+      const job: RecordedJob = {
+        main,
+        post,
+        mainCalls: emulator.calls.slice(before, split),
+        postCalls: emulator.calls.slice(split),
+      };
+      try {
+        assertHygiene(job, { given: givenToken(options), recorded: recorder.secrets });
+      } catch (error) {
+        // The emulator's values are fake, so the steps can be shown to explain the finding.
+        throw new Error(`${(error as Error).message}\n${describeStep(main)}\n${describeStep(post)}`);
+      }
       return job;
     },
     cleanUp: () => deleteLeftoverChildTokens(emulator, { account: minter, user: userMinter }),
