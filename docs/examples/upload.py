@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 import boto3
+from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import ClientError
 
 
@@ -61,9 +62,15 @@ def main(argv):
     for path, object_key in uploads:
         try:
             s3.upload_file(str(path), bucket, object_key)
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "error")
-            print(f"upload.py: s3://{bucket}/{object_key}: {code}: {error}", file=sys.stderr)
+        except (ClientError, S3UploadFailedError) as error:
+            # upload_file wraps S3's answer (a ClientError) in S3UploadFailedError.
+            cause = error if isinstance(error, ClientError) else error.__context__
+            if isinstance(cause, ClientError):
+                detail = cause.response.get("Error", {})
+                reason = f"{detail.get('Code', 'Error')}: {detail.get('Message', '')}"
+            else:
+                reason = str(error)
+            print(f"upload.py: s3://{bucket}/{object_key}: {reason}", file=sys.stderr)
             return 1
         print(f"uploaded {path} to s3://{bucket}/{object_key}")
     return 0
