@@ -403,9 +403,17 @@ async function runJob(
   }
   if (mains.length !== 1) throw new Error(`recipe runner: expected one action step, found ${mains.length}`);
   const [{ inputs, main }] = mains as [{ inputs: Inputs; main: StepResult }];
-  if (!failed && options.beforePost) await options.beforePost(hooks());
+  let hookError: unknown;
+  if (!failed && options.beforePost) {
+    try {
+      await options.beforePost(hooks());
+    } catch (error) {
+      hookError = error;
+    }
+  }
   // post-if: always(): the post step runs whatever happened, with main's state and the job's env.
   const post = await runPost({ inputs, state: main.state, env: jobEnv });
+  if (hookError !== undefined) throw hookError;
   return {
     matrix,
     workspace,

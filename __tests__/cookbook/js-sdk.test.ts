@@ -1,0 +1,69 @@
+// docs/cookbook.md, recipe "js-sdk": docs/examples/upload.mjs (as scripts/upload.mjs) with the AWS SDK
+// for JavaScript v3, in hybrid mode (`objects: releases/latest.json`), so with a session token.
+import fs from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import type { SeededToken } from "../../emulator/types.js";
+import { type Emulator, liveChildIds, startEmulator } from "../helpers/emulator.js";
+import { repoRoot } from "../helpers/runner.js";
+import {
+  COOKBOOK_EMULATOR,
+  describeJob,
+  jobSucceeded,
+  makeWorkRoot,
+  objectText,
+  runRecipe,
+} from "./recipe.js";
+
+let emulator: Emulator;
+let minter: SeededToken;
+let workRoot: string;
+
+beforeAll(async () => {
+  emulator = await startEmulator(COOKBOOK_EMULATOR);
+  emulator.createBucket("downloads");
+  minter = emulator.seedToken({ scope: "account", preset: "minter" });
+  workRoot = makeWorkRoot("js-sdk");
+});
+
+afterAll(async () => {
+  await emulator?.close();
+  if (workRoot) fs.rmSync(workRoot, { recursive: true, force: true });
+});
+
+test("upload.mjs writes releases/latest.json with temporary credentials and nothing else", async () => {
+  const sha = "89abcdef0123456789abcdef0123456789abcdef";
+  emulator.putObject("downloads", "releases/v1.3.0.json", '{"version":"v1.3.0"}\n');
+  const [job] = await runRecipe("js-sdk", {
+    emulator,
+    minter,
+    clients: ["node-aws-sdk"],
+    workRoot,
+    sha,
+    refName: "v1.4.0",
+    files: { "scripts/upload.mjs": "docs/examples/upload.mjs" },
+    stubs: {
+      // npm ci: this repository's node_modules has @aws-sdk/client-s3.
+      "Install dependencies": ({ workspace }) =>
+        fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(workspace, "node_modules")),
+    },
+    beforePost: async ({ shell }) => {
+      // The same script, the same credentials: any other key is refused.
+      const other = await shell("node scripts/upload.mjs latest.json s3://downloads/releases/v1.3.0.json");
+      expect(other.exitCode, other.stderr).toBe(1);
+      expect(other.stderr).toContain("upload.mjs: s3://downloads/releases/v1.3.0.json: AccessDenied");
+    },
+  });
+  if (!job) throw new Error("no job ran");
+  expect(jobSucceeded(job), describeJob(job)).toBe(true);
+
+  expect(job.main.outputs["session-token"]).not.toBe("");
+  expect(job.env.AWS_SESSION_TOKEN).toBe(job.main.outputs["session-token"]);
+  expect(objectText(emulator, "downloads", "releases/latest.json")).toBe(
+    `{"version":"v1.4.0","commit":"${sha}"}\n`,
+  );
+  expect(objectText(emulator, "downloads", "releases/v1.3.0.json")).toBe('{"version":"v1.3.0"}\n');
+  const put = emulator.s3Calls.find((call) => call.method === "PUT" && call.key === "releases/latest.json");
+  expect(put?.accessKeyId).toBe(job.main.outputs["access-key-id"]);
+  expect(liveChildIds(emulator)).toEqual([]);
+});
