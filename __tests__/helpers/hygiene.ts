@@ -54,7 +54,10 @@ function secretShapedValues(step: StepResult): Set<string> {
   const found = new Set<string>();
   for (const text of texts) {
     for (const pattern of [TOKEN_VALUE, HEX64, LONG_BASE64]) {
-      for (const match of text.matchAll(pattern)) found.add(match[0]);
+      for (const match of text.matchAll(pattern)) {
+        // Random values use many distinct characters; "aaaa…" (a hostile bucket name) is no secret.
+        if (new Set(match[0]).size >= 10) found.add(match[0]);
+      }
     }
   }
   return found;
