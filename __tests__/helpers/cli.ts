@@ -1,0 +1,146 @@
+/**
+ * Runs the bundled CLI (`dist/cli/index.js`) as a real process, the way a person or a script runs
+ * `r2-ephemeral-credentials`: a clean environment (PATH, HOME and only what the test passes), stdout
+ * and stderr kept apart, spawned asynchronously (the emulator lives in the test process, so a
+ * synchronous spawn would deadlock).
+ *
+ * `runCliInTty` runs it under a pseudo-terminal (`script` from util-linux) with stdout redirected to
+ * a file, so stderr is a TTY while stdout stays a plain file: what a person sees in a terminal when
+ * they type `r2-ephemeral-credentials mint … > creds.json`.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { Emulator } from "./emulator.js";
+import { mainScript } from "./runner.js";
+import { type SpawnResult, spawnWithTimeout } from "./spawn.js";
+
+/** The CLI bundle under test (follows R2E_E2E_DIST like the action's bundles). */
+export const cliScript = path.join(path.dirname(path.dirname(mainScript)), "cli/index.js");
+
+export interface CliOptions {
+  /** Extra environment (CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID, …); nothing else is inherited. */
+  env?: Record<string, string>;
+  timeoutMs?: number;
+  input?: string;
+}
+
+export interface CliResult extends SpawnResult {
+  args: string[];
+}
+
+function requireBundle(): void {
+  if (!fs.existsSync(cliScript)) {
+    throw new Error(`${cliScript} does not exist: run \`npm run build\` first`);
+  }
+}
+
+/** The clean environment the CLI gets: no CLOUDFLARE_*, no proxies, no GITHUB_* from the test process. */
+export function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: process.env.HOME ?? os.homedir(),
+    LANG: "C.UTF-8",
+    ...extra,
+  };
+}
+
+/** Runs `node dist/cli/index.js <args>` (with the Node that runs the tests: the CLI supports Node 20). */
+export async function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  requireBundle();
+  const result = await spawnWithTimeout(process.execPath, [cliScript, ...args], {
+    env: cleanEnv(options.env),
+    timeoutMs: options.timeoutMs ?? 30_000,
+    input: options.input,
+  });
+  if (result.timedOut) {
+    throw new Error(
+      `CLI ${args.join(" ")} did not finish and was killed\n${describeCli({ ...result, args })}`,
+    );
+  }
+  return { ...result, args };
+}
+
+/** `CLOUDFLARE_API_TOKEN` and `CLOUDFLARE_ACCOUNT_ID` for the emulator. */
+export function cliEnv(emulator: Emulator, token: { value: string }): Record<string, string> {
+  return { CLOUDFLARE_API_TOKEN: token.value, CLOUDFLARE_ACCOUNT_ID: emulator.accountId };
+}
+
+/** `--api-url` (and for mint `--s3-endpoint`) pointing at the emulator. */
+export function apiFlags(emulator: Emulator): string[] {
+  return ["--api-url", emulator.apiUrl];
+}
+
+export function mintFlags(emulator: Emulator, jurisdiction?: "eu" | "us" | "fedramp"): string[] {
+  return [
+    ...apiFlags(emulator),
+    "--s3-endpoint",
+    emulator.s3Endpoint(jurisdiction),
+    ...(jurisdiction ? ["--jurisdiction", jurisdiction] : []),
+  ];
+}
+
+/** POSIX single quoting for a shell command line. */
+export function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The `node dist/cli/index.js …` command line, quoted for sh. */
+export function cliCommandLine(args: string[]): string {
+  return [process.execPath, cliScript, ...args].map(shellQuote).join(" ");
+}
+
+/** Runs `bash -c <script>` with a clean environment (e.g. to `eval "$(r2-ephemeral-credentials …)"`). */
+export function runBash(script: string, options: CliOptions = {}): Promise<SpawnResult> {
+  return spawnWithTimeout("/bin/bash", ["-c", script], {
+    env: cleanEnv(options.env),
+    timeoutMs: options.timeoutMs ?? 30_000,
+    input: options.input,
+  });
+}
+
+export interface TtyResult {
+  exitCode: number | null;
+  /** What the terminal showed (the CLI's stderr, with the terminal's \r\n line ends). */
+  terminal: string;
+  /** The CLI's stdout, which went to a file. */
+  stdout: string;
+}
+
+/**
+ * Runs the CLI with stderr on a pseudo-terminal and stdout redirected to a file:
+ * `script -qec "<cli> > file" /dev/null`. `script -e` returns the CLI's exit code.
+ */
+export async function runCliInTty(args: string[], options: CliOptions = {}): Promise<TtyResult> {
+  requireBundle();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "r2e-cli-tty-"));
+  const out = path.join(dir, "stdout");
+  try {
+    const inner = `${cliCommandLine(args)} > ${shellQuote(out)}`;
+    const result = await spawnWithTimeout(
+      "/bin/sh",
+      ["-c", `exec script -qec ${shellQuote(inner)} /dev/null < /dev/null`],
+      { env: cleanEnv({ TERM: "xterm", ...options.env }), timeoutMs: options.timeoutMs ?? 30_000 },
+    );
+    if (result.timedOut)
+      throw new Error(`CLI under script(1) did not finish: ${result.stdout}${result.stderr}`);
+    return {
+      exitCode: result.exitCode,
+      terminal: result.stdout,
+      stdout: fs.existsSync(out) ? fs.readFileSync(out, "utf8") : "",
+    };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A readable dump of a CLI run for assertion messages. */
+export function describeCli(result: CliResult): string {
+  return [
+    `r2-ephemeral-credentials ${result.args.join(" ")}: exit ${result.exitCode} in ${result.durationMs} ms`,
+    "--- stdout",
+    result.stdout,
+    "--- stderr",
+    result.stderr,
+  ].join("\n");
+}
