@@ -27,3 +27,12 @@ export const STATE = {
   expiresAt: "expires-at",
   revoke: "revoke",
 } as const;
+
+/**
+ * Registers a secret with the runner's masker: as given, trimmed, and each of its lines, since a
+ * pasted secret may span several and the runner matches line by line.
+ */
+export function maskSecret(io: Pick<ActionIO, "setSecret">, value: string): void {
+  const pieces = new Set([value.trim(), ...value.split(/\r?\n/).map((line) => line.trim())]);
+  for (const piece of pieces) if (piece !== "") io.setSecret(piece);
+}

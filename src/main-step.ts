@@ -1,7 +1,7 @@
 import { CloudflareClient, type HttpDeps } from "./cloudflare/client.js";
 import { type Config, type ConfigEnv, INPUT_NAMES, parseConfig, type RawInputs } from "./config.js";
 import { describeError } from "./errors.js";
-import { type ActionIO, STATE } from "./io.js";
+import { type ActionIO, maskSecret, STATE } from "./io.js";
 import { type ChildToken, discardChild, type Minted, mint } from "./mint.js";
 import type { RunContext } from "./naming.js";
 import { appendSummary, mintSummary, publish } from "./report.js";
@@ -17,9 +17,7 @@ export function readInputs(io: ActionIO): RawInputs {
 
 /** Masks the input token (and its env fallback) before anything else runs, so nothing can print it. */
 function maskInputToken(io: ActionIO, raw: RawInputs, env: ConfigEnv): void {
-  for (const value of [raw["api-token"], env.CLOUDFLARE_API_TOKEN]) {
-    if (value && value.trim() !== "") io.setSecret(value.trim());
-  }
+  for (const value of [raw["api-token"], env.CLOUDFLARE_API_TOKEN]) if (value) maskSecret(io, value);
 }
 
 function saveChildState(io: ActionIO, config: Config, child: ChildToken): void {

@@ -3,7 +3,7 @@ import { CloudflareClient, type HttpDeps } from "./cloudflare/client.js";
 import { tokensPath } from "./cloudflare/tokens.js";
 import { type ConfigEnv, TOKEN_SCOPES } from "./config.js";
 import { describeError } from "./errors.js";
-import { type ActionIO, STATE } from "./io.js";
+import { type ActionIO, maskSecret, STATE } from "./io.js";
 import { revokeChild } from "./mint.js";
 import { appendSummary } from "./report.js";
 
@@ -73,7 +73,15 @@ export async function runPost(io: ActionIO, deps: PostDeps): Promise<void> {
     await summary(io, `failed for token \`${child.tokenId}\` (no api-token).`);
     return;
   }
-  io.setSecret(apiToken);
+  maskSecret(io, apiToken);
+  if (/[\s\p{Cc}]/u.test(apiToken)) {
+    // Never let an unusable header value reach fetch, whose error would quote it.
+    io.warning(
+      `Could not revoke child token ${child.tokenId}: api-token contains whitespace or control characters. ${manual}`,
+    );
+    await summary(io, `failed for token \`${child.tokenId}\` (unusable api-token).`);
+    return;
+  }
   const client = new CloudflareClient({ apiUrl: child.apiUrl, deps, log: (m) => io.info(m) });
   try {
     const outcome = await revokeChild(client, child, apiToken);
