@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ActionError } from "../errors.js";
 import { hintFor } from "./hints.js";
-import { DEFAULT_RETRY_POLICY, parseRetryAfter, type RetryPolicy, retryDelayMs } from "./retry.js";
+import { DEFAULT_RETRY_POLICY, parseRetryAfter, type RetryPolicy, withRetries } from "./retry.js";
 
 /** What the core needs from its host: HTTP, a clock, a way to wait and randomness. Injected, never global. */
 export interface HttpDeps {
@@ -112,28 +112,18 @@ export class CloudflareClient {
   }
 
   async requestPage<T>(options: RequestOptions<T>): Promise<Page<T>> {
-    const started = this.deps.now();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.once(options);
-      } catch (error) {
-        if (!(error instanceof CloudflareError)) throw error;
-        if (error.details.ambiguous && options.onAmbiguousFailure) await options.onAmbiguousFailure(error);
-        const delay = this.nextDelay(error, attempt, started);
-        if (delay === undefined) throw error;
+    return withRetries(() => this.once(options), {
+      policy: this.policy,
+      deps: this.deps,
+      verdict: (error) => (error instanceof CloudflareError ? error.details : undefined),
+      onFailure: async (error) => {
+        if (error instanceof CloudflareError && error.details.ambiguous) await options.onAmbiguousFailure?.(error);
+      },
+      onRetry: (error, delay, next) =>
         this.log(
-          `${options.method} ${options.path} failed (${error.details.status ?? "network error"}); retrying in ${Math.round(delay)} ms (attempt ${attempt + 1} of ${this.policy.maxAttempts}).`,
-        );
-        await this.deps.sleep(delay);
-      }
-    }
-  }
-
-  private nextDelay(error: CloudflareError, attempt: number, started: number): number | undefined {
-    if (!error.details.retryable || attempt >= this.policy.maxAttempts) return undefined;
-    const delay = error.details.retryAfterMs ?? retryDelayMs(this.policy, attempt, this.deps.random);
-    const elapsed = this.deps.now() - started;
-    return elapsed + delay > this.policy.totalBudgetMs ? undefined : delay;
+          `${options.method} ${options.path} failed (${(error as CloudflareError).details.status ?? "network error"}); retrying in ${Math.round(delay)} ms (attempt ${next} of ${this.policy.maxAttempts}).`,
+        ),
+    });
   }
 
   private url(path: string, query: RequestOptions<unknown>["query"]): string {

@@ -29,3 +29,46 @@ export function parseRetryAfter(value: string | null, now: number): number | und
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - now);
 }
+
+export interface RetryDeps {
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+  random: () => number;
+}
+
+/** How a failure may be retried: not at all (undefined or retryable false), or after Retry-After. */
+export interface RetryVerdict {
+  retryable: boolean;
+  retryAfterMs?: number | undefined;
+}
+
+/**
+ * The one retry loop: full-jitter backoff or Retry-After, bounded by attempts and by total time.
+ * `onFailure` sees every failure before the verdict (e.g. to delete an orphan after an ambiguous create).
+ */
+export async function withRetries<T>(
+  run: () => Promise<T>,
+  options: {
+    policy: RetryPolicy;
+    deps: RetryDeps;
+    verdict: (error: unknown) => RetryVerdict | undefined;
+    onFailure?: (error: unknown) => Promise<void>;
+    onRetry?: (error: unknown, delayMs: number, nextAttempt: number) => void;
+  },
+): Promise<T> {
+  const { policy, deps } = options;
+  const started = deps.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      await options.onFailure?.(error);
+      const verdict = options.verdict(error);
+      if (!verdict?.retryable || attempt >= policy.maxAttempts) throw error;
+      const delay = verdict.retryAfterMs ?? retryDelayMs(policy, attempt, deps.random);
+      if (deps.now() - started + delay > policy.totalBudgetMs) throw error;
+      options.onRetry?.(error, delay, attempt + 1);
+      await deps.sleep(delay);
+    }
+  }
+}
