@@ -37,6 +37,8 @@ const EXPECTED_INPUTS: ReadonlyArray<readonly [name: string, def: string | undef
   ["token-name", ""],
   ["api-url", "https://api.cloudflare.com/client/v4"],
   ["s3-endpoint", ""],
+  ["vending-url", ""],
+  ["audience", ""],
 ];
 
 const EXPECTED_OUTPUTS = [

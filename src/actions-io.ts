@@ -13,6 +13,7 @@ export const actionsIO: ActionIO = {
   warning: (message) => core.warning(message),
   debug: (message) => core.debug(message),
   setFailed: (message) => core.setFailed(message),
+  getIDToken: (audience) => core.getIDToken(audience),
   appendSummary: async (markdown) => {
     await core.summary.addRaw(markdown, true).write();
   },

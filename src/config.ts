@@ -22,6 +22,8 @@ export const INPUT_NAMES = [
   "token-name",
   "api-url",
   "s3-endpoint",
+  "vending-url",
+  "audience",
 ] as const;
 export type InputName = (typeof INPUT_NAMES)[number];
 
@@ -70,7 +72,12 @@ export interface Config {
   revoke: boolean;
   tokenName: string | undefined;
   apiUrl: string;
+  /** Empty in keyless mode without an s3-endpoint input: the vending Worker names the endpoint. */
   s3Endpoint: string;
+  /** Keyless mode: the credential-vending Worker that mints for a GitHub OIDC token; no api-token needed. */
+  vendingUrl: string | undefined;
+  /** The OIDC token's audience in keyless mode: the audience input, or the vending-url's origin. */
+  audience: string | undefined;
 }
 
 /** Environment variables the configuration falls back to. */
@@ -277,6 +284,14 @@ const rawSchema = z.object({
     return z.NEVER;
   }),
   "api-url": z.string().transform(checkUrl("api-url", DEFAULT_API_URL)),
+  "vending-url": z
+    .string()
+    .transform((value, ctx) =>
+      value.trim() === ""
+        ? undefined
+        : checkUrl("vending-url", "https://r2-vending.example.workers.dev")(value, ctx),
+    ),
+  audience: z.string().transform((value) => (value.trim() === "" ? undefined : value.trim())),
   "s3-endpoint": z.string().transform((value, ctx) => {
     // Empty means derived from account-id and jurisdiction after parsing.
     if (value.trim() === "") return undefined;
@@ -305,6 +320,8 @@ export const INPUT_DEFAULTS: Record<InputName, string> = {
   "token-name": "",
   "api-url": DEFAULT_API_URL,
   "s3-endpoint": "",
+  "vending-url": "",
+  audience: "",
 };
 
 /**
@@ -319,7 +336,39 @@ interface Rule {
 const isAdmin = (config: Config) => config.permission.startsWith("admin-");
 const narrows = (config: Config) => config.prefixes.length > 0 || config.objects.length > 0;
 
+/** Inputs the vending Worker decides itself; each must keep its default in keyless mode. */
+const KEYLESS_CONFLICTS = [
+  "api-token",
+  "account-id",
+  "mode",
+  "parent-access-key-id",
+  "token-scope",
+  "create-bucket",
+  "location-hint",
+  "token-name",
+  "api-url",
+] as const satisfies readonly InputName[];
+const KEYLESS_REASON: Record<(typeof KEYLESS_CONFLICTS)[number], string> = {
+  "api-token": "holds the account token, so the workflow needs none (only permissions: id-token: write)",
+  "account-id": "mints in the account it is configured for",
+  mode: "mints revocable child tokens (token mode, narrowed where asked), not temporary mode",
+  "parent-access-key-id": "mints from its own token",
+  "token-scope": "decides where its child tokens live",
+  "create-bucket": "does not create buckets",
+  "location-hint": "does not create buckets",
+  "token-name": "names each child token after the repository and run from the OIDC token",
+  "api-url": "talks to Cloudflare itself",
+};
+
 const RULES: Rule[] = [
+  {
+    applies: (c) => c.vendingUrl === undefined && c.audience !== undefined,
+    problem: () => ({
+      inputs: ["audience", "vending-url"],
+      message:
+        "Input audience applies only with vending-url (keyless mode). Remove audience, or set vending-url.",
+    }),
+  },
   {
     applies: (c) => c.buckets.length > 1 && c.mode === "temporary",
     problem: (c) => ({
@@ -374,10 +423,28 @@ export function parseConfig(raw: RawInputs, env: ConfigEnv = {}): Config {
     const given = raw[name] ?? "";
     withDefaults[name] = given.trim() === "" ? INPUT_DEFAULTS[name] : given;
   }
-  if (withDefaults["api-token"].trim() === "") withDefaults["api-token"] = env.CLOUDFLARE_API_TOKEN ?? "";
-  if (withDefaults["account-id"].trim() === "") withDefaults["account-id"] = env.CLOUDFLARE_ACCOUNT_ID ?? "";
+  const keyless = withDefaults["vending-url"].trim() !== "";
+  if (keyless) {
+    // The Worker holds the account token: an api-token or account-id given here would be ignored, so say so.
+    const problems = KEYLESS_CONFLICTS.filter(
+      (name) => withDefaults[name].trim() !== INPUT_DEFAULTS[name],
+    ).map(
+      (name): InputProblem => ({
+        inputs: [name, "vending-url"],
+        message: `Input ${name} does not apply with vending-url: the credential-vending Worker ${KEYLESS_REASON[name]}. Remove ${name}, or remove vending-url to mint with your own token.`,
+      }),
+    );
+    if (problems.length > 0) throw new InputError(problems);
+  } else {
+    if (withDefaults["api-token"].trim() === "") withDefaults["api-token"] = env.CLOUDFLARE_API_TOKEN ?? "";
+    if (withDefaults["account-id"].trim() === "")
+      withDefaults["account-id"] = env.CLOUDFLARE_ACCOUNT_ID ?? "";
+  }
 
-  const parsed = rawSchema.safeParse(withDefaults);
+  const schema = keyless
+    ? rawSchema.extend({ "api-token": z.string(), "account-id": z.string() })
+    : rawSchema;
+  const parsed = schema.safeParse(withDefaults);
   if (!parsed.success) {
     throw new InputError(
       parsed.error.issues.map((issue) => ({ inputs: issue.path.map(String), message: issue.message })),
@@ -403,7 +470,9 @@ export function parseConfig(raw: RawInputs, env: ConfigEnv = {}): Config {
     revoke: p.revoke,
     tokenName: p["token-name"],
     apiUrl: p["api-url"],
-    s3Endpoint: p["s3-endpoint"] ?? defaultS3Endpoint(p["account-id"], p.jurisdiction),
+    s3Endpoint: p["s3-endpoint"] ?? (keyless ? "" : defaultS3Endpoint(p["account-id"], p.jurisdiction)),
+    vendingUrl: p["vending-url"],
+    audience: p.audience ?? (p["vending-url"] ? new URL(p["vending-url"]).origin : undefined),
   };
   const problems = RULES.filter((rule) => rule.applies(config)).map((rule) => rule.problem(config));
   if (problems.length > 0) throw new InputError(problems);

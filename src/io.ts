@@ -13,6 +13,8 @@ export interface ActionIO {
   warning(message: string): void;
   debug(message: string): void;
   setFailed(message: string): void;
+  /** A GitHub OIDC token for the audience (keyless mode); needs `permissions: id-token: write`. */
+  getIDToken(audience: string): Promise<string>;
   /** Appends Markdown to the job summary; may throw (e.g. no summary file), callers degrade to a warning. */
   appendSummary(markdown: string): Promise<void>;
 }
@@ -26,6 +28,8 @@ export const STATE = {
   apiUrl: "api-url",
   expiresAt: "expires-at",
   revoke: "revoke",
+  vendingUrl: "vending-url",
+  audience: "audience",
 } as const;
 
 /**

@@ -2,6 +2,7 @@ import { CloudflareClient, type HttpDeps } from "./cloudflare/client.js";
 import { type Config, type ConfigEnv, INPUT_NAMES, parseConfig, type RawInputs } from "./config.js";
 import { describeError } from "./errors.js";
 import { type ActionIO, maskSecret, STATE } from "./io.js";
+import { discardKeyless, mintKeyless } from "./keyless.js";
 import { type ChildToken, discardChild, type Minted, mint } from "./mint.js";
 import type { RunContext } from "./naming.js";
 import { appendSummary, mintSummary, publish } from "./report.js";
@@ -20,14 +21,82 @@ function maskInputToken(io: ActionIO, raw: RawInputs, env: ConfigEnv): void {
   for (const value of [raw["api-token"], env.CLOUDFLARE_API_TOKEN]) if (value) maskSecret(io, value);
 }
 
-function saveChildState(io: ActionIO, config: Config, child: ChildToken): void {
-  io.saveState(STATE.mode, "token");
-  io.saveState(STATE.tokenId, child.tokenId);
-  io.saveState(STATE.tokenScope, child.scope);
-  io.saveState(STATE.accountId, child.accountId);
-  io.saveState(STATE.apiUrl, child.apiUrl);
-  io.saveState(STATE.expiresAt, child.expiresAt);
-  io.saveState(STATE.revoke, String(config.revoke));
+/** How the step mints, and how it takes back what it minted when a later part of the step fails. */
+interface Minter {
+  mint(): Promise<Minted>;
+  discard(minted: Minted, cause: unknown): Promise<void>;
+}
+
+function directMinter(io: ActionIO, config: Config, deps: StepDeps): Minter {
+  let child: ChildToken | undefined;
+  const mintDeps = {
+    ...deps,
+    client: new CloudflareClient({ apiUrl: config.apiUrl, deps, log: (m) => io.info(m) }),
+    mask: (secret: string) => io.setSecret(secret),
+    onChildCreated: (created: ChildToken) => {
+      child = created;
+      io.saveState(STATE.mode, "token");
+      io.saveState(STATE.tokenId, created.tokenId);
+      io.saveState(STATE.tokenScope, created.scope);
+      io.saveState(STATE.accountId, created.accountId);
+      io.saveState(STATE.apiUrl, created.apiUrl);
+      io.saveState(STATE.expiresAt, created.expiresAt);
+      io.saveState(STATE.revoke, String(config.revoke));
+    },
+    // Main deleted its own child: the post step has nothing left to revoke.
+    onChildDiscarded: () => io.saveState(STATE.tokenId, ""),
+    log: (m: string) => io.info(m),
+    debug: (m: string) => io.debug(m),
+  };
+  return {
+    async mint() {
+      const minted = await mint(config, mintDeps);
+      if (!minted.child) {
+        // Temporary credentials: nothing to revoke, but the post step says when they expire.
+        io.saveState(STATE.mode, "temporary");
+        io.saveState(STATE.expiresAt, minted.expiresAt);
+      }
+      return minted;
+    },
+    async discard(_minted, cause) {
+      if (child) await discardChild(config, mintDeps, child, cause);
+    },
+  };
+}
+
+function keylessMinter(
+  io: ActionIO,
+  config: Config,
+  deps: StepDeps & { idToken: (audience: string) => Promise<string> },
+): Minter {
+  const vendingUrl = config.vendingUrl as string;
+  const audience = config.audience as string;
+  const keylessDeps = {
+    ...deps,
+    mask: (secret: string) => io.setSecret(secret),
+    onMinted: (tokenId: string, expiresAt: string) => {
+      io.saveState(STATE.mode, "keyless");
+      io.saveState(STATE.tokenId, tokenId);
+      io.saveState(STATE.vendingUrl, vendingUrl);
+      io.saveState(STATE.audience, audience);
+      io.saveState(STATE.expiresAt, expiresAt);
+      io.saveState(STATE.revoke, String(config.revoke));
+    },
+    onDiscarded: () => io.saveState(STATE.tokenId, ""),
+    log: (m: string) => io.info(m),
+    debug: (m: string) => io.debug(m),
+  };
+  return {
+    mint: () => mintKeyless(config, keylessDeps),
+    async discard(minted, cause) {
+      if (
+        minted.tokenId &&
+        (await discardKeyless(keylessDeps, vendingUrl, audience, minted.tokenId, cause))
+      ) {
+        io.saveState(STATE.tokenId, "");
+      }
+    },
+  };
 }
 
 /** The main step: validate, mint (state saved as soon as a child exists), publish; on failure nothing minted stays alive. */
@@ -42,33 +111,20 @@ export async function runMain(io: ActionIO, deps: StepDeps): Promise<void> {
     return;
   }
 
-  const client = new CloudflareClient({ apiUrl: config.apiUrl, deps, log: (m) => io.info(m) });
-  const mintDeps = {
-    ...deps,
-    client,
-    mask: (secret: string) => io.setSecret(secret),
-    onChildCreated: (child: ChildToken) => saveChildState(io, config, child),
-    // Main deleted its own child: the post step has nothing left to revoke.
-    onChildDiscarded: () => io.saveState(STATE.tokenId, ""),
-    log: (m: string) => io.info(m),
-    debug: (m: string) => io.debug(m),
-  };
+  const minter = config.vendingUrl
+    ? keylessMinter(io, config, { ...deps, idToken: (audience) => io.getIDToken(audience) })
+    : directMinter(io, config, deps);
   let minted: Minted;
   try {
-    minted = await mint(config, mintDeps);
+    minted = await minter.mint();
   } catch (error) {
     io.setFailed(describeError(error));
     return;
   }
-  if (!minted.child) {
-    // Temporary credentials: nothing to revoke, but the post step says when they expire.
-    io.saveState(STATE.mode, "temporary");
-    io.saveState(STATE.expiresAt, minted.expiresAt);
-  }
   try {
     publish(minted, config, io);
   } catch (error) {
-    if (minted.child) await discardChild(config, mintDeps, minted.child, error);
+    await minter.discard(minted, error);
     io.setFailed(`Could not hand the credentials to later steps: ${describeError(error)}`);
     return;
   }

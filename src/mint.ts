@@ -42,6 +42,9 @@ export interface Minted {
   buckets: string[];
   /** ISO 8601 as Date#toISOString writes it. */
   expiresAt: string;
+  /** The child token the post step revokes (also in keyless mode, where the Worker holds the rest). */
+  tokenId: string | undefined;
+  /** What a direct revocation needs; undefined for temporary credentials and in keyless mode. */
   child: ChildToken | undefined;
   readiness: Readiness | undefined;
 }
@@ -207,6 +210,7 @@ async function mintTemporary(config: Config, deps: MintDeps): Promise<Minted> {
     region: "auto",
     buckets: config.buckets,
     expiresAt,
+    tokenId: undefined,
     child: undefined,
     readiness,
   };
@@ -262,6 +266,7 @@ export async function mint(config: Config, deps: MintDeps): Promise<Minted> {
       region: "auto",
       buckets: config.buckets,
       expiresAt,
+      tokenId: child.tokenId,
       child,
       readiness,
     };
@@ -271,10 +276,12 @@ export async function mint(config: Config, deps: MintDeps): Promise<Minted> {
   }
 }
 
-async function waitForReadiness(
+/** Proves the credentials at the S3 endpoint (unless wait-timeout is 0) and says how long it took. */
+export async function waitForReadiness(
   config: Config,
-  deps: MintDeps,
+  deps: Pick<MintDeps, keyof HttpDeps | "log" | "debug">,
   credentials: S3Credentials,
+  endpoint: string = config.s3Endpoint,
 ): Promise<Readiness | undefined> {
   if (config.waitTimeoutSeconds === 0) {
     deps.log("wait-timeout is 0: not checking that the S3 endpoint accepts the credentials yet.");
@@ -282,7 +289,7 @@ async function waitForReadiness(
   }
   const bucket = config.buckets[0] as string;
   const readiness = await waitUntilAccepted(
-    { endpoint: config.s3Endpoint, bucket, key: probeKey(config) },
+    { endpoint, bucket, key: probeKey(config) },
     credentials,
     config.waitTimeoutSeconds * 1000,
     { ...deps, log: deps.debug },

@@ -12,7 +12,7 @@ export function outputsOf(minted: Minted): Record<string, string> {
     region: minted.region,
     bucket: minted.buckets.join(","),
     "expires-at": minted.expiresAt,
-    "token-id": minted.child?.tokenId ?? "",
+    "token-id": minted.tokenId ?? "",
   };
 }
 
@@ -56,7 +56,7 @@ export function mintSummary(minted: Minted, config: Config): string {
     ["Permission", config.permission],
     ["Narrowing", narrowing(config)],
     ["Expires at", minted.expiresAt],
-    ["Token id", minted.child ? `\`${minted.child.tokenId}\`` : "none (temporary credentials)"],
+    ["Token id", minted.tokenId ? `\`${minted.tokenId}\`` : "none (temporary credentials)"],
     ["Endpoint", minted.endpoint],
     [
       "Readiness wait",

@@ -154,6 +154,39 @@ describe("parseConfig", () => {
   });
 });
 
+describe("keyless mode (vending-url)", () => {
+  const keyless: RawInputs = { bucket: "my-bucket", "vending-url": "https://vend.example.workers.dev/r2/" };
+
+  it("needs no api-token or account-id and defaults the audience to the URL's origin", () => {
+    const config = parseConfig(keyless, { CLOUDFLARE_API_TOKEN: TOKEN });
+    expect(config).toMatchObject({
+      vendingUrl: "https://vend.example.workers.dev/r2",
+      audience: "https://vend.example.workers.dev",
+      apiToken: "",
+      s3Endpoint: "",
+    });
+    expect(parseConfig({ ...keyless, audience: "r2-vending" }).audience).toBe("r2-vending");
+  });
+
+  it.each([
+    ["api-token", TOKEN],
+    ["account-id", ACCOUNT],
+    ["mode", "temporary"],
+    ["token-scope", "user"],
+    ["create-bucket", "true"],
+    ["token-name", "mine"],
+    ["api-url", "https://api.example.com/client/v4"],
+  ])("refuses %s, which the Worker decides, naming both inputs and never quoting a token", (input, value) => {
+    const text = problemsOf({ ...keyless, [input]: value }).join(" ");
+    expect(text).toContain(`Input ${input} does not apply with vending-url`);
+    expect(text).not.toContain(TOKEN);
+  });
+
+  it("refuses an audience without vending-url", () => {
+    expect(problemsOf({ ...base, audience: "x" }).join(" ")).toMatch(/audience applies only with vending-url/);
+  });
+});
+
 describe("splitList and parseDuration", () => {
   it("ignores empty entries", () => {
     expect(splitList(",\n , a ,,b\n")).toEqual(["a", "b"]);

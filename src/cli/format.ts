@@ -18,7 +18,7 @@ function dotenvQuote(value: string): string {
 export function formatMinted(minted: Minted, format: MintFormat): string {
   if (format === "json") return `${JSON.stringify({ mode: minted.mode, ...outputsOf(minted) }, null, 2)}\n`;
   const env = environmentOf(minted);
-  const note = `# r2-ephemeral-credentials: ${minted.mode} credentials for ${minted.buckets.join(", ")}, expire at ${minted.expiresAt}${minted.child ? `, token id ${minted.child.tokenId}` : ""}`;
+  const note = `# r2-ephemeral-credentials: ${minted.mode} credentials for ${minted.buckets.join(", ")}, expire at ${minted.expiresAt}${minted.tokenId ? `, token id ${minted.tokenId}` : ""}`;
   const lines = Object.entries(env).map(([name, value]) =>
     format === "env" ? `export ${name}=${shellQuote(value)}` : `${name}=${dotenvQuote(value)}`,
   );

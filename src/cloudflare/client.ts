@@ -117,7 +117,8 @@ export class CloudflareClient {
       deps: this.deps,
       verdict: (error) => (error instanceof CloudflareError ? error.details : undefined),
       onFailure: async (error) => {
-        if (error instanceof CloudflareError && error.details.ambiguous) await options.onAmbiguousFailure?.(error);
+        if (error instanceof CloudflareError && error.details.ambiguous)
+          await options.onAmbiguousFailure?.(error);
       },
       onRetry: (error, delay, next) =>
         this.log(

@@ -1,0 +1,115 @@
+import type { HttpDeps } from "./cloudflare/client.js";
+import type { Config } from "./config.js";
+import { ActionError, describeError } from "./errors.js";
+import { type Minted, waitForReadiness } from "./mint.js";
+import { vendMint, vendRevoke } from "./vending.js";
+
+export interface KeylessDeps extends HttpDeps {
+  /** A GitHub OIDC token for the audience (core.getIDToken in the action). */
+  idToken: (audience: string) => Promise<string>;
+  mask: (secret: string) => void;
+  /** Called as soon as the Worker answered with a child token, so a cancelled job still revokes it. */
+  onMinted: (tokenId: string, expiresAt: string) => void | Promise<void>;
+  /** Called when a failing step revoked its child itself, so the post step has nothing left to do. */
+  onDiscarded?: () => void | Promise<void>;
+  log: (message: string) => void;
+  debug: (message: string) => void;
+}
+
+/** Turns the runner's refusal into the fix: the workflow must grant the job an OIDC token. */
+export async function oidcToken(
+  deps: Pick<KeylessDeps, "idToken" | "mask">,
+  audience: string,
+): Promise<string> {
+  let token: string;
+  try {
+    token = await deps.idToken(audience);
+  } catch (error) {
+    throw new ActionError(
+      "input",
+      `Could not get a GitHub OIDC token for audience ${audience}: ${describeError(error)}`,
+      "Keyless mode (vending-url) needs `permissions: id-token: write` in the workflow or job; pull requests from forks get no OIDC token.",
+    );
+  }
+  deps.mask(token);
+  return token;
+}
+
+/** Asks the vending Worker to revoke a child it minted for this run; 404-like answers mean already gone. */
+export async function revokeKeyless(
+  deps: Pick<KeylessDeps, keyof HttpDeps | "idToken" | "mask">,
+  vendingUrl: string,
+  audience: string,
+  tokenId: string,
+): Promise<"deleted" | "already-gone"> {
+  return vendRevoke(deps, vendingUrl, await oidcToken(deps, audience), tokenId);
+}
+
+/**
+ * Keyless mode: the Worker mints with the account token it holds, for this run's OIDC token; the
+ * action masks, proves the credentials at the S3 endpoint, and revokes through the Worker on failure.
+ */
+export async function mintKeyless(config: Config, deps: KeylessDeps): Promise<Minted> {
+  const vendingUrl = config.vendingUrl as string;
+  const audience = config.audience as string;
+  const idToken = await oidcToken(deps, audience);
+  const vended = await vendMint(deps, vendingUrl, idToken, {
+    bucket: config.buckets,
+    permission: config.permission,
+    prefixes: config.prefixes,
+    objects: config.objects,
+    ttl: String(config.ttlSeconds),
+    jurisdiction: config.jurisdiction,
+  });
+  deps.mask(vended["secret-access-key"]);
+  if (vended["session-token"]) deps.mask(vended["session-token"]);
+  const tokenId = vended["token-id"];
+  const expiresAt = new Date(vended["expires-at"]).toISOString();
+  try {
+    await deps.onMinted(tokenId, expiresAt);
+    deps.log(
+      `The vending Worker minted child token ${tokenId} (${vended.mode} mode), expiring at ${expiresAt}.`,
+    );
+    const endpoint = (config.s3Endpoint || vended.endpoint).replace(/\/+$/, "");
+    const credentials = {
+      accessKeyId: vended["access-key-id"],
+      secretAccessKey: vended["secret-access-key"],
+      sessionToken: vended["session-token"],
+    };
+    const readiness = await waitForReadiness(config, deps, credentials, endpoint);
+    return {
+      mode: vended.mode,
+      credentials,
+      endpoint,
+      region: "auto",
+      buckets: vended.bucket.split(","),
+      expiresAt,
+      tokenId,
+      child: undefined,
+      readiness,
+    };
+  } catch (error) {
+    if (await discardKeyless(deps, vendingUrl, audience, tokenId, error)) await deps.onDiscarded?.();
+    throw error;
+  }
+}
+
+/** Revokes through the Worker what a failing step minted; a failure here is reported, not thrown. */
+export async function discardKeyless(
+  deps: Pick<KeylessDeps, keyof HttpDeps | "idToken" | "mask" | "log">,
+  vendingUrl: string,
+  audience: string,
+  tokenId: string,
+  cause: unknown,
+): Promise<boolean> {
+  try {
+    await revokeKeyless(deps, vendingUrl, audience, tokenId);
+    deps.log(`Revoked child token ${tokenId} through the vending Worker because the step failed.`);
+    return true;
+  } catch (error) {
+    deps.log(
+      `Could not revoke child token ${tokenId} after the failure (${describeError(cause)}): ${describeError(error)}.`,
+    );
+    return false;
+  }
+}
