@@ -1,0 +1,128 @@
+/**
+ * A local stand-in for GitHub's OIDC issuer: an RS256 key pair made with jose, its JWKS served on a
+ * loopback node:http server at `<issuer>/.well-known/jwks` (the path GitHub uses), and tokens signed
+ * with GitHub Actions' claims. A second key pair signs forged tokens.
+ */
+import { randomInt } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from "jose";
+
+export const TEST_AUDIENCE = "https://vending.test";
+
+/** The claims of a GitHub Actions ID token (a realistic subset), all overridable. */
+export interface GitHubClaims extends JWTPayload {
+  sub: string;
+  repository: string;
+  repository_owner: string;
+  ref: string;
+  environment?: string;
+  run_id: string;
+  run_attempt: string;
+  job_workflow_ref: string;
+  workflow: string;
+  event_name: string;
+  actor: string;
+}
+
+export interface SignOptions {
+  /** Sign with the attacker's key instead of the issuer's. */
+  forged?: boolean;
+  /** The key id in the header (default: the issuer key's kid, also when forged). */
+  kid?: string;
+  /** Seconds from now; negative for an expired token (default 300). */
+  expiresIn?: number;
+  /** Seconds from now for nbf (default: 5 s before iat). */
+  notBefore?: number;
+  /** Override iss / aud (default: this issuer, TEST_AUDIENCE). */
+  issuer?: string;
+  audience?: string | string[];
+  alg?: "RS256" | "RS384";
+}
+
+export interface OidcIssuer {
+  /** e.g. http://127.0.0.1:41234 (no trailing slash). */
+  readonly issuer: string;
+  readonly jwksUrl: string;
+  /** How many times the JWKS was fetched. */
+  jwksRequests: number;
+  /** GitHub's claims for a run of `repository` (a fresh run id unless given). */
+  claims(overrides?: Partial<GitHubClaims>): GitHubClaims;
+  sign(claims: Partial<GitHubClaims>, options?: SignOptions): Promise<string>;
+  close(): Promise<void>;
+}
+
+const KID = "test-issuer-key-1";
+
+export function newRunId(): string {
+  return String(randomInt(1_000_000_000, 9_000_000_000));
+}
+
+export async function startOidcIssuer(): Promise<OidcIssuer> {
+  const real = await generateKeyPair("RS256", { extractable: true });
+  const attacker = await generateKeyPair("RS256", { extractable: true });
+  const publicJwk = { ...(await exportJWK(real.publicKey)), kid: KID, alg: "RS256", use: "sig" };
+
+  const server: Server = createServer((req, res) => {
+    if (req.method === "GET" && req.url === "/.well-known/jwks") {
+      issuer.jwksRequests += 1;
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ keys: [publicJwk] }));
+      return;
+    }
+    res.writeHead(404, { "content-type": "application/json" });
+    res.end("{}");
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const base = `http://127.0.0.1:${port}`;
+
+  const issuer: OidcIssuer = {
+    issuer: base,
+    jwksUrl: `${base}/.well-known/jwks`,
+    jwksRequests: 0,
+    claims(overrides = {}) {
+      const repository = overrides.repository ?? "octo-org/octo-repo";
+      const ref = overrides.ref ?? "refs/heads/main";
+      return {
+        sub: `repo:${repository}:ref:${ref}`,
+        repository,
+        repository_owner: repository.split("/")[0] ?? "",
+        ref,
+        run_id: newRunId(),
+        run_attempt: "1",
+        job_workflow_ref: `${repository}/.github/workflows/ci.yml@${ref}`,
+        workflow: "CI",
+        event_name: "push",
+        actor: "octocat",
+        ...overrides,
+      };
+    },
+    async sign(claims, options = {}) {
+      const now = Math.floor(Date.now() / 1000);
+      const expiresIn = options.expiresIn ?? 300;
+      // An expired token was issued (and valid from) before it expired, as GitHub's are.
+      const issuedAt = now + Math.min(0, expiresIn - 300);
+      const notBefore = options.notBefore === undefined ? issuedAt - 5 : now + options.notBefore;
+      const { iss: _iss, aud: _aud, exp: _exp, nbf: _nbf, iat: _iat, ...rest } = claims;
+      return new SignJWT(rest)
+        .setProtectedHeader({ alg: options.alg ?? "RS256", kid: options.kid ?? KID, typ: "JWT" })
+        .setIssuer(options.issuer ?? base)
+        .setAudience(options.audience ?? TEST_AUDIENCE)
+        .setIssuedAt(issuedAt)
+        .setNotBefore(notBefore)
+        .setExpirationTime(now + expiresIn)
+        .sign(options.forged ? attacker.privateKey : real.privateKey);
+    },
+    close() {
+      return new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+  return issuer;
+}

@@ -1,0 +1,126 @@
+/**
+ * The Worker's configuration, from its vars and its one secret, validated once per isolate. A missing or
+ * bad value is a 500 `server_misconfigured` that names the var and the fix, never a crash, and never
+ * quotes the secret.
+ */
+import { DEFAULT_API_URL, TOKEN_SCOPES, type TokenScope } from "../../src/config.js";
+import { HttpError } from "./errors.js";
+import { type Policy, parsePolicy } from "./policy.js";
+
+export const GITHUB_ISSUER = "https://token.actions.githubusercontent.com";
+
+/** The bindings the Worker reads (wrangler.toml `[vars]` and `wrangler secret put CLOUDFLARE_API_TOKEN`). */
+export interface Env {
+  ACCOUNT_ID?: string;
+  AUDIENCE?: string;
+  ISSUER?: string;
+  JWKS_URL?: string;
+  /** JSON text, or an object when wrangler.toml writes it as a table. */
+  POLICY?: unknown;
+  API_URL?: string;
+  S3_ENDPOINT?: string;
+  TOKEN_SCOPE?: string;
+  CLOUDFLARE_API_TOKEN?: string;
+}
+
+export interface Settings {
+  accountId: string;
+  audience: string;
+  issuer: string;
+  jwksUrl: string;
+  policy: Policy;
+  apiUrl: string;
+  s3Endpoint: string | undefined;
+  tokenScope: TokenScope;
+  apiToken: string;
+}
+
+const text = (value: unknown): string => (typeof value === "string" ? value.trim() : "");
+
+function httpUrl(name: string, value: string, problems: string[]): string {
+  try {
+    const url = new URL(value);
+    if (url.protocol === "https:" || url.protocol === "http:") return value.replace(/\/+$/, "");
+  } catch {}
+  problems.push(`${name} is "${value}", which is not an http(s) URL.`);
+  return value;
+}
+
+function load(env: Env): Settings {
+  const problems: string[] = [];
+  const accountId = text(env.ACCOUNT_ID);
+  if (!/^[0-9a-f]{32}$/.test(accountId)) {
+    problems.push(
+      accountId === ""
+        ? "ACCOUNT_ID is not set: set it to the Cloudflare account id (32 lowercase hex characters) in wrangler.toml."
+        : `ACCOUNT_ID is "${accountId}", which is not 32 lowercase hex characters.`,
+    );
+  }
+  const audience = text(env.AUDIENCE);
+  if (audience === "") {
+    problems.push(
+      "AUDIENCE is not set: set it to the audience the workflows request their OIDC token for (the action's default is the vending URL's origin).",
+    );
+  }
+  const issuer = httpUrl("ISSUER", text(env.ISSUER) || GITHUB_ISSUER, problems);
+  const jwksUrl = httpUrl("JWKS_URL", text(env.JWKS_URL) || `${issuer}/.well-known/jwks`, problems);
+  const apiUrl = httpUrl("API_URL", text(env.API_URL) || DEFAULT_API_URL, problems);
+  const s3 = text(env.S3_ENDPOINT);
+  const s3Endpoint = s3 === "" ? undefined : httpUrl("S3_ENDPOINT", s3, problems);
+  const scope = text(env.TOKEN_SCOPE) || "account";
+  if (!(TOKEN_SCOPES as readonly string[]).includes(scope)) {
+    problems.push(`TOKEN_SCOPE is "${scope}": use account or user.`);
+  }
+  const apiToken = text(env.CLOUDFLARE_API_TOKEN);
+  if (apiToken === "" || /\s/.test(apiToken)) {
+    problems.push(
+      apiToken === ""
+        ? "The secret CLOUDFLARE_API_TOKEN is not set: run `wrangler secret put CLOUDFLARE_API_TOKEN` with a token that may create API tokens (Account API Tokens Write) and holds the R2 permissions it hands out."
+        : "The secret CLOUDFLARE_API_TOKEN contains whitespace, so it cannot be a Cloudflare API token: store the token alone.",
+    );
+  }
+  let policy: Policy | undefined;
+  if (env.POLICY === undefined || (typeof env.POLICY === "string" && env.POLICY.trim() === "")) {
+    problems.push("POLICY is not set: without a policy no repository may mint. See worker/README.md.");
+  } else {
+    const parsed = parsePolicy(env.POLICY);
+    if ("problem" in parsed) problems.push(parsed.problem);
+    else policy = parsed.policy;
+  }
+  if (problems.length > 0 || policy === undefined) {
+    throw new HttpError(
+      500,
+      "server_misconfigured",
+      `The vending Worker is misconfigured: ${problems.join(" ")}`,
+    );
+  }
+  return {
+    accountId,
+    audience,
+    issuer,
+    jwksUrl,
+    policy,
+    apiUrl,
+    s3Endpoint,
+    tokenScope: scope as TokenScope,
+    apiToken,
+  };
+}
+
+// Workers hand the same env object to every request of an isolate: parse it once.
+const cache = new WeakMap<object, Settings | HttpError>();
+
+export function settingsFrom(env: Env): Settings {
+  let entry = cache.get(env);
+  if (entry === undefined) {
+    try {
+      entry = load(env);
+    } catch (error) {
+      if (!(error instanceof HttpError)) throw error;
+      entry = error;
+    }
+    cache.set(env, entry);
+  }
+  if (entry instanceof HttpError) throw entry;
+  return entry;
+}
