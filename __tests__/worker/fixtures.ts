@@ -42,8 +42,8 @@ export const POLICY = {
 
 /** A child token's name for a run: `r2-ephemeral <repository> run <run_id>.<attempt> <workflow> <mint id>`. */
 export function childNamePattern(repository: string, runId: string, attempt = "1", workflow = "CI"): RegExp {
-  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  const quoteRe = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
   return new RegExp(
-    `^r2-ephemeral ${escape(repository)} run ${runId}\\.${attempt} ${escape(workflow)} [0-9a-f]{8}$`,
+    `^r2-ephemeral ${quoteRe(repository)} run ${runId}\\.${attempt} ${quoteRe(workflow)} [0-9a-f]{8}$`,
   );
 }
