@@ -10,6 +10,25 @@ export function usesProxy(env: Env): boolean {
 }
 
 /**
+ * Runs `make` with one process warning silenced: undici 6 calls EnvHttpProxyAgent experimental
+ * (it is stable in undici 7, which @actions/http-client does not use yet), and that notice would
+ * otherwise land in every proxied job's log as an error-looking line.
+ */
+function quietly<T>(code: string, make: () => T): T {
+  const emitWarning = process.emitWarning;
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const options = rest[0] as { code?: string } | undefined;
+    if (options?.code === code) return;
+    (emitWarning as (...args: unknown[]) => void).call(process, warning, ...rest);
+  }) as typeof process.emitWarning;
+  try {
+    return make();
+  } finally {
+    process.emitWarning = emitWarning;
+  }
+}
+
+/**
  * Node's fetch, clock and timers. A proxy is honoured through undici's EnvHttpProxyAgent
  * (HTTPS_PROXY / HTTP_PROXY / NO_PROXY); undici is loaded only when a proxy is configured,
  * so the common path does not pay for it at start-up.
@@ -18,7 +37,7 @@ export async function nodeHttpDeps(env: Env): Promise<HttpDeps> {
   let fetcher: HttpDeps["fetch"] = (input, init) => fetch(input, init);
   if (usesProxy(env)) {
     const { EnvHttpProxyAgent, fetch: undiciFetch } = await import("undici");
-    const dispatcher = new EnvHttpProxyAgent();
+    const dispatcher = quietly("UNDICI-EHPA", () => new EnvHttpProxyAgent());
     fetcher = (input, init) =>
       undiciFetch(input, {
         ...(init as Parameters<typeof undiciFetch>[1]),

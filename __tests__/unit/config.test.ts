@@ -183,7 +183,9 @@ describe("keyless mode (vending-url)", () => {
   });
 
   it("refuses an audience without vending-url", () => {
-    expect(problemsOf({ ...base, audience: "x" }).join(" ")).toMatch(/audience applies only with vending-url/);
+    expect(problemsOf({ ...base, audience: "x" }).join(" ")).toMatch(
+      /audience applies only with vending-url/,
+    );
   });
 });
 
