@@ -134,8 +134,9 @@ describe("help and usage", () => {
     const inputs = Object.keys(
       (parseYaml(fs.readFileSync(path.join(repoRoot, "action.yml"), "utf8")) as { inputs: object }).inputs,
     );
-    // Inputs that only make sense in a workflow, or that would put the secret on the command line.
-    const workflowOnly = new Set(["api-token", "export-env", "revoke"]);
+    // Inputs that only make sense in a workflow (keyless minting needs the job's OIDC token), or
+    // that would put the secret on the command line.
+    const workflowOnly = new Set(["api-token", "export-env", "revoke", "vending-url", "audience"]);
     for (const input of inputs.filter((name) => !workflowOnly.has(name))) {
       expect(result.stdout, `--${input}`).toContain(`--${input}`);
     }
