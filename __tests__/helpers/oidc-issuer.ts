@@ -37,7 +37,8 @@ export interface SignOptions {
   /** Override iss / aud (default: this issuer, TEST_AUDIENCE). */
   issuer?: string;
   audience?: string | string[];
-  alg?: "RS256" | "RS384";
+  /** HS256: signed with a shared secret instead of the issuer's RSA key (the algorithm-confusion attack). */
+  alg?: "RS256" | "HS256";
 }
 
 export interface OidcIssuer {
@@ -115,7 +116,13 @@ export async function startOidcIssuer(): Promise<OidcIssuer> {
         .setIssuedAt(issuedAt)
         .setNotBefore(notBefore)
         .setExpirationTime(now + expiresIn)
-        .sign(options.forged ? attacker.privateKey : real.privateKey);
+        .sign(
+          options.alg === "HS256"
+            ? new TextEncoder().encode(JSON.stringify(publicJwk))
+            : options.forged
+              ? attacker.privateKey
+              : real.privateKey,
+        );
     },
     close() {
       return new Promise((resolve) => {

@@ -1,0 +1,100 @@
+/**
+ * A Worker with a bad or missing var or secret answers 500 server_misconfigured with a message that
+ * names the var and the fix, before any Cloudflare call, and never quotes the secret. Each case is its
+ * own Worker (its own isolate), since the configuration is read once per isolate.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { callSequence, type Emulator, startQuietEmulator } from "../helpers/emulator.js";
+import { type OidcIssuer, startOidcIssuer } from "../helpers/oidc-issuer.js";
+import { startVendingWorker } from "../helpers/vending-worker.js";
+import { POLICY, REPO } from "./fixtures.js";
+
+let emulator: Emulator;
+let issuer: OidcIssuer;
+let minterValue: string;
+
+beforeAll(async () => {
+  emulator = await startQuietEmulator();
+  minterValue = emulator.seedToken({ scope: "account", preset: "minter" }).value;
+  emulator.createBucket("artifacts");
+  issuer = await startOidcIssuer();
+});
+
+afterAll(async () => {
+  await issuer?.close();
+  await emulator?.close();
+});
+
+const CASES: {
+  name: string;
+  policy?: unknown;
+  vars?: Record<string, string | undefined>;
+  message: string[];
+}[] = [
+  { name: "POLICY is not JSON", policy: "{ rules: [", message: ["POLICY is not valid JSON"] },
+  {
+    name: "POLICY has a misspelt key (bucket for buckets)",
+    policy: {
+      rules: [{ repository: REPO, bucket: ["artifacts"], permissions: ["object-read-only"], max_ttl: "1h" }],
+    },
+    message: ["POLICY is not a valid policy", "rules.0.buckets", "rules.0", "bucket"],
+  },
+  {
+    name: "POLICY has a glob in the middle of a bucket name",
+    policy: {
+      rules: [{ repository: REPO, buckets: ["ar*facts"], permissions: ["object-read-only"], max_ttl: "1h" }],
+    },
+    message: ["rules.0.buckets.0", "ending in *"],
+  },
+  {
+    name: "POLICY has a max_ttl beyond 7 d",
+    policy: {
+      rules: [{ repository: REPO, buckets: ["artifacts"], permissions: ["object-read-only"], max_ttl: "8d" }],
+    },
+    message: ["rules.0.max_ttl", "between 60 s and 7 d"],
+  },
+  { name: "POLICY has no rules", policy: { rules: [] }, message: ["rules"] },
+  { name: "POLICY is missing", vars: { POLICY: undefined }, message: ["POLICY is not set"] },
+  {
+    name: "the secret is missing",
+    vars: { CLOUDFLARE_API_TOKEN: undefined },
+    message: ["secret CLOUDFLARE_API_TOKEN is not set", "wrangler secret put CLOUDFLARE_API_TOKEN"],
+  },
+  { name: "AUDIENCE is missing", vars: { AUDIENCE: undefined }, message: ["AUDIENCE is not set"] },
+  {
+    name: "ACCOUNT_ID is bad",
+    vars: { ACCOUNT_ID: "not-an-account" },
+    message: ['ACCOUNT_ID is "not-an-account"'],
+  },
+  { name: "TOKEN_SCOPE is bad", vars: { TOKEN_SCOPE: "org" }, message: ["TOKEN_SCOPE", "account or user"] },
+];
+
+describe("a misconfigured Worker → 500 server_misconfigured, no call, no crash", () => {
+  it.each(CASES)("$name", async ({ policy, vars, message }) => {
+    const worker = await startVendingWorker({
+      emulator,
+      issuer: issuer.issuer,
+      apiToken: minterValue,
+      policy: policy ?? POLICY,
+      ...(vars ? { vars } : {}),
+    });
+    try {
+      emulator.resetCalls();
+      const token = await issuer.sign(issuer.claims({ repository: REPO }));
+      for (const route of ["/v1/mint", "/v1/revoke"]) {
+        const answer = await worker.post(route, token, { bucket: "artifacts", "token-id": "0".repeat(32) });
+        expect(answer.status, answer.text).toBe(500);
+        expect(answer.body.error?.code).toBe("server_misconfigured");
+        for (const fragment of message) expect(answer.body.error?.message).toContain(fragment);
+        expect(answer.text).not.toContain(minterValue);
+      }
+      expect(callSequence(emulator)).toEqual([]);
+      // The isolate is still alive and says the same again.
+      const again = await worker.mint(token, { bucket: "artifacts" });
+      expect(again.body.error?.code).toBe("server_misconfigured");
+      expect(worker.logs.join("\n")).not.toContain(minterValue);
+    } finally {
+      await worker.dispose();
+    }
+  });
+});
