@@ -202,6 +202,43 @@ describe("POST /v1/mint and /v1/revoke through the Worker", () => {
     expect(emulator.liveChildTokens()).toEqual([]);
   });
 
+  it("retries a transient Cloudflare 503 inside the Worker (workerd timers), then answers 200", async () => {
+    emulator.injectFault({ route: "tokens.create", times: 1, kind: { type: "status", status: 503 } });
+    const token = await issuer.sign(issuer.claims({ repository: REPO }));
+    const minted = await worker.mint(token, { bucket: "artifacts" });
+    emulator.clearFaults();
+    expect(minted.status, minted.text).toBe(200);
+    remember(minted.body);
+    const creates = callSequence(emulator).filter((call) => call.startsWith("tokens.create"));
+    expect(creates).toEqual(["tokens.create 503", "tokens.create 200"]);
+    expect((await worker.revoke(token, minted.body["token-id"] ?? "")).body).toEqual({ revoked: true });
+  });
+
+  it("when the temporary credentials are refused, the Worker deletes the child it made and answers 502", async () => {
+    emulator.injectFault({
+      route: "r2.temp_credentials",
+      times: 2,
+      kind: { type: "status", status: 403, errors: [{ code: 10000, message: "Authentication error" }] },
+    });
+    const token = await issuer.sign(issuer.claims({ repository: PIPELINES }));
+    const refused = await worker.mint(token, {
+      bucket: "data",
+      permission: "object-read-write",
+      prefixes: "pipelines/x/",
+    });
+    emulator.clearFaults();
+    expect(refused.status, refused.text).toBe(502);
+    expect(refused.body.error?.code).toBe("cloudflare_error");
+    expect(refused.body.error?.message).toContain("temp-access-credentials");
+    expect(callSequence(emulator)).toEqual([
+      "tokens.create 200",
+      "r2.temp_credentials 403",
+      "r2.temp_credentials 403",
+      "tokens.delete 200",
+    ]);
+    expect(emulator.liveChildTokens()).toEqual([]);
+  });
+
   it("logs one JSON object per line naming repository, run, bucket and token id, and no secret", () => {
     expect(worker.logs.length).toBeGreaterThan(0);
     const entries = worker.logs.map((line) => JSON.parse(line) as Record<string, unknown>);

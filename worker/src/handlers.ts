@@ -3,6 +3,7 @@
  * same core as the action (parseConfig, mint, revokeChild) against Cloudflare with the Worker's secret.
  */
 import { CloudflareClient, CloudflareError, type HttpDeps } from "../../src/cloudflare/client.js";
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "../../src/cloudflare/retry.js";
 import { getToken } from "../../src/cloudflare/tokens.js";
 import { type Config, INPUT_NAMES, type InputName, parseConfig, type RawInputs } from "../../src/config.js";
 import { ActionError, describeError, InputError } from "../../src/errors.js";
@@ -41,10 +42,22 @@ const workerDeps = (): HttpDeps => ({
   random: () => Math.random(),
 });
 
+/**
+ * The core's retry policy with a shorter budget: the caller (the action) gives up on an answer after
+ * 30 s, and a Worker that is still retrying then could mint for nobody (the child would live until it
+ * expires). 429/5xx/network errors are still retried with full-jitter backoff and Retry-After.
+ */
+export const WORKER_RETRY_POLICY: RetryPolicy = {
+  ...DEFAULT_RETRY_POLICY,
+  maxAttempts: 5,
+  totalBudgetMs: 15_000,
+};
+
 function client(settings: Settings, log: Logger): CloudflareClient {
   return new CloudflareClient({
     apiUrl: settings.apiUrl,
     deps: workerDeps(),
+    retry: WORKER_RETRY_POLICY,
     log: (message) => log.info("cloudflare.retry", { message }),
   });
 }
