@@ -77,10 +77,11 @@ test("each pipeline writes under its own prefix and is refused under another's a
 
     const neighbour = PIPELINES[(PIPELINES.indexOf(pipeline) + 1) % PIPELINES.length] as string;
     const [toNeighbour, toRoot] = refusals[pipeline] ?? [];
-    expect(toNeighbour).toMatch(
+    expect(toNeighbour, toNeighbour).toMatch(
       new RegExp(`^1 upload\\.py: s3://data-lake/${earlier(neighbour)}: AccessDenied`),
     );
-    expect(toRoot).toMatch(
+    const rootCalls = emulator.s3Calls.filter((call) => call.key === `shared/${pipeline}.csv`);
+    expect(toRoot, `${toRoot}\nS3 answers: ${rootCalls.map((call) => call.status).join(", ")}`).toMatch(
       new RegExp(`^1 upload\\.py: s3://data-lake/shared/${pipeline}\\.csv: AccessDenied`),
     );
     // Every write this job's credentials made landed under its own prefix.
