@@ -48,7 +48,7 @@ export async function ensureBucket(
     throw new ActionError(
       "cloudflare",
       `Bucket ${name} could not be created: the name is taken (409/10073), yet it is not a bucket of account ${config.accountId} in jurisdiction ${config.jurisdiction}.`,
-      "Bucket names are unique per account and jurisdiction: if the bucket exists in another jurisdiction, set the jurisdiction input to it; otherwise choose another name.",
+      "Bucket names are unique per account and jurisdiction: if the bucket exists in another jurisdiction, set {name:jurisdiction} to it; otherwise choose another name.",
     );
   }
 }

@@ -9,6 +9,26 @@ export type ErrorCode =
   | "readiness" // the S3 endpoint never accepted the new credentials
   | "internal";
 
+/** Where a message is read: a workflow names inputs (`jurisdiction: eu`), the CLI names flags (`--jurisdiction eu`). */
+export type Surface = "action" | "cli";
+
+/** The variable the CLI reads instead of an input, where there is one. */
+const CLI_NAMES: Record<string, string> = { "api-token": "CLOUDFLARE_API_TOKEN" };
+
+/**
+ * Fills the placeholders of a message: `{name:x}` names a setting, `{set:x=v}` sets it.
+ * Messages are written once and read in either surface's words.
+ */
+export function inSurfaceWords(text: string, surface: Surface): string {
+  return text
+    .replace(/\{set:([a-z-]+)=([^}]*)\}/g, (_, name: string, value: string) =>
+      surface === "cli" ? `--${name} ${value}` : `${name}: ${value}`,
+    )
+    .replace(/\{name:([a-z-]+)\}/g, (_, name: string) =>
+      surface === "cli" ? (CLI_NAMES[name] ?? `--${name}`) : name,
+    );
+}
+
 export class ActionError extends Error {
   readonly code: ErrorCode;
   readonly hint: string | undefined;
@@ -20,9 +40,9 @@ export class ActionError extends Error {
     this.hint = hint;
   }
 
-  /** The one line shown to users: message, then the hint when there is one. */
-  render(): string {
-    return this.hint ? `${this.message} Hint: ${this.hint}` : this.message;
+  /** The one line shown to users: message, then the hint when there is one, in the surface's words. */
+  render(surface: Surface = "action"): string {
+    return inSurfaceWords(this.hint ? `${this.message} Hint: ${this.hint}` : this.message, surface);
   }
 }
 
@@ -43,8 +63,8 @@ export class InputError extends ActionError {
 }
 
 /** Renders anything thrown into one human sentence: never a stack trace. */
-export function describeError(error: unknown): string {
-  if (error instanceof ActionError) return error.render();
+export function describeError(error: unknown, surface: Surface = "action"): string {
+  if (error instanceof ActionError) return error.render(surface);
   if (error instanceof Error) return error.message;
   return String(error);
 }

@@ -12,7 +12,7 @@ export interface S3Credentials {
 export interface ProbeTarget {
   endpoint: string;
   bucket: string;
-  /** A key inside the minted scope; HEAD of it answers 404 (or 200) once the credentials are honoured. */
+  /** A key inside the minted scope; a GET of it answers 404 (or 200) once the credentials are honoured. */
   key: string;
 }
 
@@ -39,16 +39,29 @@ export function objectUrl(endpoint: string, bucket: string, key: string): string
   return `${endpoint.replace(/\/+$/, "")}/${encodeURIComponent(bucket)}/${path}`;
 }
 
-type ProbeResult = { accepted: true; status: number } | { accepted: false; reason: string };
+type ProbeResult =
+  | { verdict: "accepted"; status: number }
+  | { verdict: "not-yet"; reason: string }
+  | { verdict: "no-bucket" };
 
+/** S3's error code from an XML error body, e.g. NoSuchKey or NoSuchBucket. */
+function s3ErrorCode(body: string): string | undefined {
+  return /<Code>([^<]+)<\/Code>/.exec(body)?.[1];
+}
+
+/**
+ * One probe: a GET of at most one byte of a key inside the scope. A GET rather than a HEAD because
+ * only a body tells "no such key" (authorised: the credentials work) from "no such bucket".
+ */
 async function probeOnce(
   target: ProbeTarget,
   credentials: S3Credentials,
   deps: HttpDeps,
 ): Promise<ProbeResult> {
   const signer = new AwsV4Signer({
-    method: "HEAD",
+    method: "GET",
     url: objectUrl(target.endpoint, target.bucket, target.key),
+    headers: { range: "bytes=0-0" },
     accessKeyId: credentials.accessKeyId,
     secretAccessKey: credentials.secretAccessKey,
     ...(credentials.sessionToken ? { sessionToken: credentials.sessionToken } : {}),
@@ -58,23 +71,28 @@ async function probeOnce(
   const signed = await signer.sign();
   try {
     const response = await deps.fetch(signed.url.toString(), {
-      method: "HEAD",
+      method: "GET",
       headers: Object.fromEntries(signed.headers),
       signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
     });
-    await response.body?.cancel();
-    // 404 (no such key) and 200 both prove the credentials were authorised for the key.
-    if (response.status === 404 || (response.status >= 200 && response.status < 300)) {
-      return { accepted: true, status: response.status };
+    if (response.status === 404) {
+      const body = await response.text();
+      return s3ErrorCode(body) === "NoSuchBucket"
+        ? { verdict: "no-bucket" }
+        : { verdict: "accepted", status: 404 };
     }
-    return { accepted: false, reason: `HTTP ${response.status}` };
+    // 200/206 (the key exists) and 416 (it is empty) prove the credentials were authorised too.
+    if ((response.status >= 200 && response.status < 300) || response.status === 416) {
+      return { verdict: "accepted", status: response.status };
+    }
+    return { verdict: "not-yet", reason: `HTTP ${response.status}` };
   } catch (error) {
-    return { accepted: false, reason: error instanceof Error ? error.message : String(error) };
+    return { verdict: "not-yet", reason: error instanceof Error ? error.message : String(error) };
   }
 }
 
 /**
- * Signs cheap HEAD requests with the new credentials until the S3 endpoint accepts them.
+ * Signs cheap one-byte GETs with the new credentials until the S3 endpoint accepts them.
  * Throws a readiness ActionError at the timeout; the caller deletes what it minted.
  */
 export async function waitUntilAccepted(
@@ -92,7 +110,14 @@ export async function waitUntilAccepted(
     probes++;
     const result = await probeOnce(target, credentials, deps);
     const elapsed = deps.now() - started;
-    if (result.accepted) return { waitedMs: elapsed, probes };
+    if (result.verdict === "accepted") return { waitedMs: elapsed, probes };
+    if (result.verdict === "no-bucket") {
+      throw new ActionError(
+        "readiness",
+        `The S3 endpoint ${target.endpoint} accepts the new credentials, but bucket ${target.bucket} does not exist there (NoSuchBucket).`,
+        "Check the bucket name and {name:jurisdiction} (a bucket created in eu needs {set:jurisdiction=eu} and the eu endpoint), or set {set:create-bucket=true}.",
+      );
+    }
     lastReason = result.reason;
     deps.log?.(`S3 endpoint does not accept the new credentials yet (${lastReason}) after ${elapsed} ms.`);
     if (deps.now() >= deadline) break;
@@ -103,6 +128,6 @@ export async function waitUntilAccepted(
   throw new ActionError(
     "readiness",
     `The S3 endpoint ${target.endpoint} did not accept the new credentials within ${Math.round(timeoutMs / 1000)} s (${probes} probes of ${target.bucket}/${target.key}; last answer: ${lastReason}).`,
-    "Cloudflare usually honours new credentials within a minute: raise wait-timeout, check s3-endpoint and jurisdiction, or set wait-timeout: 0 to skip the check.",
+    "Cloudflare usually honours new credentials within a minute: raise {name:wait-timeout}, check {name:s3-endpoint} and {name:jurisdiction}, or set {set:wait-timeout=0} to skip the check.",
   );
 }

@@ -61,7 +61,7 @@ export function mintSummary(minted: Minted, config: Config): string {
     [
       "Readiness wait",
       minted.readiness
-        ? `${minted.readiness.waitedMs} ms (${minted.readiness.probes} probes)`
+        ? `${minted.readiness.waitedMs} ms (${minted.readiness.probes} ${minted.readiness.probes === 1 ? "probe" : "probes"})`
         : "skipped (wait-timeout: 0)",
     ],
   ];

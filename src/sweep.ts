@@ -1,5 +1,5 @@
 import type { CloudflareClient } from "./cloudflare/client.js";
-import { listTokens, type Token, type TokenTarget } from "./cloudflare/tokens.js";
+import { listTokens, type Token, type TokenTarget, verifyToken } from "./cloudflare/tokens.js";
 import { describeError } from "./errors.js";
 import { revokeChild } from "./mint.js";
 import { DEFAULT_NAME_PREFIX } from "./naming.js";
@@ -32,16 +32,24 @@ function reasonToSweep(token: Token, options: SweepOptions): string | undefined 
   if (token.status === "expired" || expires <= options.now) return "expired";
   const issued = token.issued_on ? Date.parse(token.issued_on) : Number.NaN;
   if (options.olderThanMs !== undefined && options.now - issued > options.olderThanMs) {
-    return `issued ${Math.round((options.now - issued) / 60_000)} min ago`;
+    return `issued ${age(options.now - issued)} ago`;
   }
   return undefined;
+}
+
+function age(ms: number): string {
+  if (ms < 60_000) return `${Math.round(ms / 1000)} s`;
+  if (ms < 7_200_000) return `${Math.round(ms / 60_000)} min`;
+  return `${Math.round(ms / 3_600_000)} h`;
 }
 
 /** Finds this tool's child tokens that are expired or too old and deletes them (or lists them, dry run). */
 export async function sweep(client: CloudflareClient, options: SweepOptions): Promise<SweepRow[]> {
   const rows: SweepRow[] = [];
+  // The calling token may match a custom --prefix: never sweep the branch we are sitting on.
+  const self = (await verifyToken(client, options.target)).id;
   for (const token of await listTokens(client, options.target)) {
-    const reason = reasonToSweep(token, options);
+    const reason = token.id === self ? undefined : reasonToSweep(token, options);
     if (reason === undefined) continue;
     const row = {
       id: token.id,

@@ -83,7 +83,7 @@ describe("readiness with temporary credentials", () => {
     );
     expect(probes.length).toBeGreaterThanOrEqual(8);
     for (const probe of probes) {
-      expect(probe.method).toBe("HEAD");
+      expect(probe.method).toBe("GET");
       expect(probe.bucket).toBe(bucket);
       expect(probe.key.startsWith("pipelines/nightly/"), probe.key).toBe(true);
     }

@@ -206,7 +206,7 @@ describe("prefix-scoped uploads", () => {
     // The readiness probe used the temporary credentials on a key inside the first prefix.
     expect(probes.length).toBeGreaterThanOrEqual(1);
     for (const probe of probes) {
-      expect(probe).toMatchObject({ method: "HEAD", bucket, accessKeyId: outputs["access-key-id"] });
+      expect(probe).toMatchObject({ method: "GET", bucket, accessKeyId: outputs["access-key-id"] });
       expect(probe.key.startsWith("pipelines/nightly/"), probe.key).toBe(true);
     }
     expect([200, 404]).toContain(probes.at(-1)?.status);
@@ -325,7 +325,7 @@ describe("objects narrowing", () => {
     });
     expect(emulator.s3Calls.length).toBeGreaterThanOrEqual(1);
     for (const probe of emulator.s3Calls) {
-      expect(probe).toMatchObject({ method: "HEAD", bucket, key: "releases/v1.2.3/app.tar.gz" });
+      expect(probe).toMatchObject({ method: "GET", bucket, key: "releases/v1.2.3/app.tar.gz" });
     }
 
     const s3 = s3ClientFromOutputs(main.outputs);

@@ -15,6 +15,11 @@ Environment:
   CLOUDFLARE_ACCOUNT_ID  the account id (or --account-id)
   HTTPS_PROXY, NO_PROXY  honoured for every request
 
+Examples:
+  export CLOUDFLARE_API_TOKEN=… CLOUDFLARE_ACCOUNT_ID=…
+  r2-ephemeral-credentials mint --bucket my-bucket --permission object-read-write
+  eval "$(r2-ephemeral-credentials mint --bucket my-bucket --permission object-read-write --format env)"
+
 Run 'r2-ephemeral-credentials <command> --help' for the flags of a command.
 Exit codes: 0 success, 1 Cloudflare or network failure, 2 bad usage.`,
 

@@ -319,7 +319,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
   try {
     return await COMMANDS[command](values, deps);
   } catch (error) {
-    deps.stderr(`error: ${describeError(error)}\n`);
+    deps.stderr(`error: ${describeError(error, "cli")}\n`);
     return error instanceof ActionError && error.code === "input" ? EXIT.usage : EXIT.failure;
   }
 }

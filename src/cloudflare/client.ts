@@ -30,6 +30,8 @@ export interface CloudflareErrorDetails {
   status: number | undefined;
   errors: { code: number; message: string }[];
   cfRay: string | undefined;
+  /** What the request is about when the path does not say it, e.g. "bucket my-bucket". */
+  subject?: string | undefined;
   /** The request may have been acted on although we got no usable answer (network error after sending, 5xx, bad body). */
   ambiguous: boolean;
   retryable: boolean;
@@ -40,9 +42,10 @@ export class CloudflareError extends ActionError {
   readonly details: CloudflareErrorDetails;
 
   constructor(summary: string, details: CloudflareErrorDetails, hint?: string, cause?: unknown) {
-    const where = `Cloudflare API ${details.method} ${details.path}`;
+    const where = `Cloudflare API ${details.method} ${details.path}${details.subject ? ` (${details.subject})` : ""}`;
     const status = details.status === undefined ? "" : ` HTTP ${details.status}`;
-    const codes = details.errors.map((e) => `${e.code} ${e.message}`).join("; ");
+    // Cloudflare's messages often end with a period; the sentence adds its own.
+    const codes = details.errors.map((e) => `${e.code} ${e.message.replace(/[.\s]+$/, "")}`).join("; ");
     const ray = details.cfRay ? ` (cf-ray ${details.cfRay})` : "";
     super(
       details.status === undefined ? "network" : "cloudflare",
@@ -74,6 +77,8 @@ export interface RequestOptions<T> {
   body?: unknown;
   headers?: Record<string, string>;
   query?: Record<string, string | number | boolean | undefined>;
+  /** Named in errors when the path does not say it, e.g. "bucket my-bucket". */
+  subject?: string;
   /** Called after a failure that may have been acted on, before retrying or giving up (e.g. delete an orphan). */
   onAmbiguousFailure?: (error: CloudflareError) => Promise<void>;
 }
@@ -137,7 +142,14 @@ export class CloudflareClient {
 
   private async once<T>(options: RequestOptions<T>): Promise<Page<T>> {
     const { method, path } = options;
-    const base = { method, path, errors: [], cfRay: undefined, retryAfterMs: undefined };
+    const base = {
+      method,
+      path,
+      subject: options.subject,
+      errors: [],
+      cfRay: undefined,
+      retryAfterMs: undefined,
+    };
     let response: Response;
     try {
       response = await this.deps.fetch(this.url(path, options.query), {
@@ -156,7 +168,7 @@ export class CloudflareClient {
       throw new CloudflareError(
         `network error: ${networkReason(cause)}`,
         { ...base, status: undefined, ambiguous: method !== "GET", retryable: true },
-        "Check that the runner can reach the Cloudflare API (api-url) and, behind a proxy, that HTTPS_PROXY/NO_PROXY are right.",
+        "Check that this machine can reach the Cloudflare API ({name:api-url}) and, behind a proxy, that HTTPS_PROXY/NO_PROXY are right.",
         cause,
       );
     }

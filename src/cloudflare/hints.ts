@@ -3,12 +3,12 @@
  * Data, not branching: add a row when a new cause becomes common.
  */
 const BY_CODE: Record<number, string> = {
-  9109: "The api-token is not allowed to do this. To mint child tokens it needs Account API Tokens Write (token-scope: account) or API Tokens Write (token-scope: user), plus the R2 permission it delegates (e.g. Workers R2 Storage Write).",
-  1000: "Cloudflare does not accept the api-token: check that the secret holds a current, active token, and that token-scope matches how it was created (account-owned or user-owned).",
+  9109: "The {name:api-token} lacks a permission this call needs. Creating, listing and deleting child tokens needs Account API Tokens Write ({set:token-scope=account}) or API Tokens Write ({set:token-scope=user}); granting R2 access needs the R2 permission it delegates (e.g. Workers R2 Storage Write); a bucket in another jurisdiction is refused the same way.",
+  1000: "Cloudflare does not accept the {name:api-token}: check that it holds a current, active token, and that {name:token-scope} matches how it was created (account-owned or user-owned).",
   10000:
-    "Authentication error: the api-token lacks the permission for this call, or is a bucket-scoped token calling an account-level endpoint.",
+    "Authentication error: the {name:api-token} lacks the permission for this call, or is a bucket-scoped token calling an account-level endpoint.",
   10006:
-    "The bucket does not exist in this account and jurisdiction. Check the bucket name and the jurisdiction input (a bucket created in eu needs jurisdiction: eu).",
+    "The bucket does not exist in this account and jurisdiction. Check the bucket name and {name:jurisdiction} (a bucket created in eu needs {set:jurisdiction=eu}).",
   10042: "R2 is not enabled on this account. Enable R2 in the Cloudflare dashboard first.",
   971: "Cloudflare's API rate limit was reached (1200 requests per 5 minutes per token). Wait, or spread jobs that mint credentials.",
 };

@@ -73,7 +73,7 @@ export async function withPermissionGroup<T>(
       throw new ActionError(
         "cloudflare",
         `Cloudflare has no permission group named "${group.name}" for ${group.scope} (the request failed with: ${error.message}).`,
-        "The api-token may not be allowed to read permission groups, or Cloudflare renamed the group: please report it.",
+        "The {name:api-token} may not be allowed to read permission groups, or Cloudflare renamed the group: please report it.",
       );
     }
     // The known id was right, so the 400 had another cause: report the original error.

@@ -31,6 +31,7 @@ export function createTempCredentials(
   return client.request({
     method: "POST",
     path: `/accounts/${accountId}/r2/temp-access-credentials`,
+    subject: `bucket ${body.bucket}`,
     token,
     body,
     result: tempCredentialsSchema,
@@ -72,6 +73,7 @@ export function createBucket(
   return client.request({
     method: "POST",
     path: `/accounts/${target.accountId}/r2/buckets`,
+    subject: `bucket ${name}`,
     token: target.token,
     headers: jurisdictionHeader(target.jurisdiction),
     body: { name, ...(locationHint ? { locationHint } : {}) },
