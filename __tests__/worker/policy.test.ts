@@ -16,6 +16,7 @@ function policy(rules: unknown[]): Policy {
 
 const request = (overrides: Partial<PolicyRequest> = {}): PolicyRequest => ({
   buckets: ["artifacts"],
+  jurisdiction: "default",
   permission: "object-read-only",
   prefixes: [],
   objects: [],
@@ -46,6 +47,7 @@ describe("parsePolicy", () => {
     ["a glob not at the end", { rules: [rule({ buckets: ["*-logs"] })] }, "rules.0.buckets.0"],
     ["an unknown permission", { rules: [rule({ permissions: ["object-write"] })] }, "rules.0.permissions.0"],
     ["an empty prefix", { rules: [rule({ prefixes: [""] })] }, "rules.0.prefixes.0"],
+    ["an unknown jurisdiction", { rules: [rule({ jurisdictions: ["apac"] })] }, "rules.0.jurisdictions.0"],
     ["a max_ttl under 60 s", { rules: [rule({ max_ttl: "30s" })] }, "rules.0.max_ttl"],
     ["no max_ttl", { rules: [rule({ max_ttl: undefined })] }, "rules.0.max_ttl"],
   ])("refuses %s", (_name, value, path) => {
@@ -122,6 +124,16 @@ describe("decide", () => {
     expect(!both.allowed && both.message).toBe(
       "no rule of the policy allows this request for octo-org/octo-repo: rule 1: bucket b-1 is not allowed for octo-org/octo-repo; rule 2: bucket a-1 is not allowed for octo-org/octo-repo",
     );
+  });
+
+  it("jurisdictions: default only unless the rule lists others (an eu bucket is another bucket)", () => {
+    expect(decide(policy([rule()]), claims, request({ jurisdiction: "eu" }))).toEqual({
+      allowed: false,
+      message: "jurisdiction eu is not allowed for octo-org/octo-repo (the policy allows default)",
+    });
+    const eu = policy([rule({ jurisdictions: ["eu"] })]);
+    expect(decide(eu, claims, request({ jurisdiction: "eu" }))).toMatchObject({ allowed: true });
+    expect(decide(eu, claims, request())).toMatchObject({ allowed: false });
   });
 
   it("prefixes: the request must narrow, under the policy's prefixes (objects too)", () => {

@@ -184,6 +184,14 @@ const MINT_REFUSALS: MintRefusal[] = [
     message: ["bucket logs-nightly is not allowed for octo-org/other-repo"],
   },
   {
+    name: "jurisdiction not allowed (a bucket of the same name in eu is another bucket)",
+    claims: { repository: OTHER_REPO },
+    body: { ...artifacts, jurisdiction: "eu" },
+    status: 403,
+    code: "policy_denied",
+    message: ["jurisdiction eu is not allowed for octo-org/other-repo (the policy allows default)"],
+  },
+  {
     name: "permission not allowed",
     claims: { repository: REPO, environment: "prod" },
     body: { bucket: "secrets", permission: "object-read-write" },

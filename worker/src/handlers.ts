@@ -150,6 +150,7 @@ export async function handleMint(request: Request, settings: Settings, log: Logg
 
   const decision = decide(settings.policy, claims, {
     buckets: config.buckets,
+    jurisdiction: config.jurisdiction,
     permission: config.permission,
     prefixes: config.prefixes,
     objects: config.objects,

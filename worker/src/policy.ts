@@ -7,6 +7,8 @@
  */
 import { z } from "zod";
 import {
+  JURISDICTIONS,
+  type Jurisdiction,
   MAX_TTL_SECONDS,
   MIN_TTL_SECONDS,
   PERMISSIONS,
@@ -54,6 +56,8 @@ const ruleSchema = z
       .min(1),
     permissions: z.array(z.enum(PERMISSIONS)).min(1),
     prefixes: z.array(z.string().min(1, "a prefix cannot be empty")).min(1).optional(),
+    /** A bucket name is unique per jurisdiction only: an eu "artifacts" is another bucket. Default: default only. */
+    jurisdictions: z.array(z.enum(JURISDICTIONS)).min(1).default(["default"]),
     max_ttl: duration,
   })
   // A misspelt key (say `bucket` or `prefix`) must not silently widen a rule: it is a configuration error.
@@ -93,6 +97,7 @@ export interface PolicyClaims {
 /** What the caller asks for, after parseConfig validated it. */
 export interface PolicyRequest {
   buckets: string[];
+  jurisdiction: Jurisdiction;
   permission: Permission;
   prefixes: string[];
   objects: string[];
@@ -131,6 +136,9 @@ function requestMismatch(rule: Rule, claims: PolicyClaims, request: PolicyReques
   const refused = request.buckets.filter((bucket) => !rule.buckets.some((p) => bucketAllowed(p, bucket)));
   if (refused.length === 1) return `bucket ${refused[0]} is not allowed for ${repo}`;
   if (refused.length > 1) return `buckets ${list(refused)} are not allowed for ${repo}`;
+  if (!rule.jurisdictions.includes(request.jurisdiction)) {
+    return `jurisdiction ${request.jurisdiction} is not allowed for ${repo} (the policy allows ${list(rule.jurisdictions)})`;
+  }
   if (!rule.permissions.includes(request.permission)) {
     return `permission ${request.permission} is not allowed for ${repo} (the policy allows ${list(rule.permissions)})`;
   }
