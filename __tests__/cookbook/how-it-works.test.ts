@@ -229,7 +229,7 @@ describe("docs/how-it-works.md", () => {
     expect(Object.keys(docTemp)).toEqual(Object.keys(actionTemp));
     expect(output).toMatch(/accepted after \d+ probes \(HTTP 404\)/);
     // The probe went under the prefix, where the narrowed credentials reach.
-    const probe = emulator.s3Calls.find((call) => call.method === "HEAD");
+    const probe = emulator.s3Calls.find((call) => call.method === "GET");
     expect(probe?.key.startsWith("pipelines/orders/r2-ephemeral-readiness-")).toBe(true);
   });
 
