@@ -177,6 +177,30 @@ for (const route of ROUTES) {
   }
 }
 
+// An unparsable body as the final answer: reported as invalid JSON with the status (and cf-ray).
+const invalidJson = [/HTTP 200/, /not valid JSON/];
+scenarios.push(
+  {
+    name: "7 × 503, then malformed JSON on the 8th and last tokens.verify → fails as invalid JSON",
+    route: "tokens.verify",
+    faults: () => [
+      { nth: 1, times: 7, kind: { type: "status", status: 503, retryAfter: "0" } },
+      { nth: 8, kind: { type: "malformed" } },
+    ],
+    outcome: { type: "main-fails", routeCalls: 8, error: invalidJson },
+  },
+  {
+    name: "7 × 503, then malformed JSON on the 8th and last tokens.create → orphan deleted, fails as invalid JSON",
+    route: "tokens.create",
+    faults: () => [
+      { nth: 1, times: 7, kind: { type: "status", status: 503, retryAfter: "0" } },
+      { nth: 8, kind: { type: "malformed" } },
+    ],
+    outcome: { type: "main-fails", routeCalls: 8, error: invalidJson },
+    check: (job) => expect(deletesIn(job.mainCalls)).toEqual([200]),
+  },
+);
+
 // Rate limits that cannot be waited out.
 const rateHint = /rate limit/i;
 scenarios.push(
@@ -197,6 +221,14 @@ scenarios.push(
     route: "tokens.delete",
     faults: () => [{ times: 8, kind: { type: "status", status: 429, retryAfter: "0" } }],
     outcome: { type: "post-warns", routeCalls: 8, warning: [/HTTP 429/, /971/] },
+  },
+  {
+    // The deterministic form of the load test's pressure finding: jobs sharing one token's rate limit
+    // can be told to wait many times in a row; the 60 s budget, not the attempt count, should end that.
+    name: "429 with Retry-After: 1 on 9 creates in a row (a shared rate limit) → waited out within the budget, succeeds",
+    route: "tokens.create",
+    faults: () => [{ times: 9, kind: { type: "status", status: 429, retryAfter: "1" } }],
+    outcome: { type: "ok", routeCalls: 10 },
   },
   {
     name: "503 with Retry-After: 1 on tokens.create → waits and succeeds",
@@ -328,6 +360,21 @@ afterAll(() => {
   );
 });
 
+/**
+ * A failure Cloudflare answered (not a network error) quotes the answer's cf-ray, which the recorder
+ * adds to every answer as Cloudflare's edge does.
+ */
+function expectRay(message: string, fx: RecordedEmulator): void {
+  if (
+    /network error|connection lost/.test(message) ||
+    message.startsWith("Cloudflare has no permission group")
+  )
+    return;
+  const ray = /cf-ray ([0-9a-f]{16}-[A-Z]{3})/.exec(message)?.[1];
+  expect(ray, `no cf-ray in: ${message}`).toBeDefined();
+  expect(fx.recorder.rays).toContain(ray);
+}
+
 function expectNoStackTrace(step: StepResult): void {
   expect(step.stdout).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
   expect(step.stderr).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
@@ -375,6 +422,7 @@ describe.concurrent("fault table", () => {
         const errors = errorLines(job.main);
         expect(errors, context).toHaveLength(1);
         for (const pattern of outcome.error) expect(errors[0], context).toMatch(pattern);
+        expectRay(errors[0] as string, fx);
         for (const name of ["access-key-id", "secret-access-key", "session-token", "token-id"]) {
           expect(job.main.outputs[name] ?? "", `output ${name}`).toBe("");
         }
@@ -389,6 +437,7 @@ describe.concurrent("fault table", () => {
         expect(warnings[0]).toContain(tokenId);
         expect(warnings[0]).toMatch(/curl -X DELETE/);
         for (const pattern of outcome.warning) expect(warnings[0], context).toMatch(pattern);
+        expectRay(warnings[0] as string, fx);
         // Cloudflare never deleted it: the one token alive is the one the warning names, and it
         // expires on its own. The test deletes it (not the action's failure: the fault refused it).
         expect(liveChildIds(fx.emulator)).toEqual([tokenId]);

@@ -9,9 +9,11 @@
  * received, without reading emulator internals.
  *
  * It is faithful to the faults the emulator injects: when the emulator drops the connection (before
- * or after acting) the recorder drops the action's connection too; status, headers (Retry-After,
- * cf-ray) and malformed bodies pass through unchanged.
+ * or after acting) the recorder drops the action's connection too; status, headers (Retry-After) and
+ * malformed bodies pass through unchanged. Like Cloudflare's edge, it adds a `cf-ray` header to every
+ * answer (the emulator sends none), so tests can check that failures quote it.
  */
+import { randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -36,6 +38,8 @@ export interface ApiRecorder {
   readonly bearers: Set<string>;
   /** Number of requests forwarded since start (or the last reset). */
   readonly requests: number;
+  /** The cf-ray header of every answer since start (or the last reset), in order. */
+  readonly rays: string[];
   /** The value of a child token by id (whenever it was recorded). */
   childValue(tokenId: string): string | undefined;
   reset(): void;
@@ -43,6 +47,7 @@ export interface ApiRecorder {
 }
 
 interface MutableState {
+  rays: string[];
   secrets: RecordedSecret[];
   bearers: Set<string>;
   requests: number;
@@ -77,7 +82,13 @@ export async function startApiRecorder(upstreamApiUrl: string): Promise<ApiRecor
   const upstream = new URL(upstreamApiUrl);
   // One connection per request: a connection the emulator destroys must not be reused.
   const agent = new http.Agent({ keepAlive: false });
-  const state: MutableState = { secrets: [], bearers: new Set(), requests: 0, childValues: new Map() };
+  const state: MutableState = {
+    rays: [],
+    secrets: [],
+    bearers: new Set(),
+    requests: 0,
+    childValues: new Map(),
+  };
 
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -110,6 +121,9 @@ export async function startApiRecorder(upstreamApiUrl: string): Promise<ApiRecor
             delete responseHeaders["transfer-encoding"];
             delete responseHeaders.connection;
             responseHeaders["content-length"] = String(body.length);
+            const ray = `${randomBytes(8).toString("hex")}-LHR`;
+            state.rays.push(ray);
+            responseHeaders["cf-ray"] = ray;
             res.writeHead(upstreamResponse.statusCode ?? 502, responseHeaders);
             res.end(body);
           });
@@ -138,8 +152,12 @@ export async function startApiRecorder(upstreamApiUrl: string): Promise<ApiRecor
     get requests() {
       return state.requests;
     },
+    get rays() {
+      return state.rays;
+    },
     childValue: (tokenId) => state.childValues.get(tokenId),
     reset() {
+      state.rays = [];
       state.secrets = [];
       state.bearers = new Set();
       state.requests = 0;
