@@ -72,7 +72,11 @@ export function runContext(claims: Claims): RunContext {
     repository: claims.repository,
     runId: claims.run_id,
     runAttempt: claims.run_attempt,
-    job: (claims.workflow ?? "").replace(/\s+/g, " ").trim(),
+    // A workflow name is free text: one line, no control characters, in a token name.
+    job: (claims.workflow ?? "")
+      .replace(/\s+/g, " ")
+      .replace(/\p{Cc}/gu, "")
+      .trim(),
   };
 }
 
