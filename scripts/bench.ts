@@ -118,6 +118,8 @@ let samples: Map<string, ModeSample[]>;
 let startup: Awaited<ReturnType<typeof measureStartup>>;
 let hyperfine: Hyperfine;
 let modeLabels: string[] = [];
+// Kills the sleeping baseline if the bench fails before it ends.
+const stopBaseline = new AbortController();
 try {
   let signalWaiting: () => void = () => {};
   const waiting = new Promise<void>((resolve) => {
@@ -132,6 +134,7 @@ try {
     sleepS: baselineSleepS,
     pollS,
     onWaiting: signalWaiting,
+    signal: stopBaseline.signal,
   });
   // Settle `waiting` whatever happens to the script (skipped, failed, done).
   sleeping.then(signalWaiting, signalWaiting);
@@ -178,6 +181,7 @@ try {
   if (baselineEmulator.liveChildTokens().length > 0)
     throw new Error("the baseline script left a child token");
 } finally {
+  stopBaseline.abort();
   await baselineEmulator.close();
 }
 
@@ -345,7 +349,7 @@ rows.push(
 );
 
 const totalS = ((performance.now() - benchStarted) / 1000).toFixed(1);
-const heading = `r2-ephemeral-credentials bench (${quick ? "quick" : "full"}), ${machine.date}: ${machine.nproc} CPUs ${machine.cpu}, ${machine.memory}, Node ${machine.node}, commit ${machine.commit}; measured in ${totalS} s`;
+const heading = `r2-ephemeral-credentials bench (${quick ? "quick" : "full"}), ${machine.date}: ${machine.nproc} CPUs ${machine.cpu}, ${machine.memory}, Node ${machine.node}, commit ${machine.commit}, load ${machine.load}; measured in ${totalS} s`;
 console.log(`\n${heading}\n`);
 console.log(renderText(rows));
 

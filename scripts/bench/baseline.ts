@@ -36,6 +36,7 @@ export async function runBaseline(options: {
   pollS: number;
   /** Called once the token exists and the script is waiting (sleeping or polling). */
   onWaiting?: () => void;
+  signal?: AbortSignal;
 }): Promise<BaselineResult> {
   const missing = missingBaselineTools();
   if (missing.length > 0) return { skipped: `${missing.join(", ")} not installed` };
@@ -56,6 +57,7 @@ export async function runBaseline(options: {
       BASELINE_POLL_S: String(pollS),
     },
     timeoutMs: (sleepS + 150) * 1000,
+    signal: options.signal,
     onStderrLine: (line) => {
       if (line.startsWith("baseline: waiting")) options.onWaiting?.();
     },

@@ -11,6 +11,8 @@ export interface Machine {
   os: string;
   date: string;
   commit: string;
+  /** 1, 5 and 15 min load averages when the bench started (other work on the machine skews timings). */
+  load: string;
 }
 
 async function output(command: string, args: string[]): Promise<string | undefined> {
@@ -35,6 +37,10 @@ export async function describeMachine(): Promise<Machine> {
     memory: `${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB`,
     node: (await output(actionNode(), ["--version"])) ?? "unknown",
     os: `${os.type()} ${os.release()} ${os.arch()}`,
+    load: os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(", "),
     date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
     commit: head ? `${head}${distChanges ? " (dist/ differs from the commit)" : ""}` : "unknown (no git)",
   };

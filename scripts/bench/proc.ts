@@ -24,6 +24,8 @@ export function run(
     cwd?: string;
     timeoutMs?: number;
     onStderrLine?: (line: string) => void;
+    /** Aborting kills the process group (e.g. the sleeping baseline when the bench fails). */
+    signal?: AbortSignal;
   } = {},
 ): Promise<Finished> {
   return new Promise((resolve, reject) => {
@@ -47,13 +49,15 @@ export function run(
       partial = lines.pop() ?? "";
       for (const line of lines) options.onStderrLine?.(line);
     });
-    const timer = setTimeout(() => {
+    const kill = () => {
       try {
         if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
       } catch {
         child.kill("SIGKILL");
       }
-    }, options.timeoutMs ?? 120_000);
+    };
+    const timer = setTimeout(kill, options.timeoutMs ?? 120_000);
+    options.signal?.addEventListener("abort", kill, { once: true });
     child.on("error", (error) => {
       clearTimeout(timer);
       reject(new Error(`could not start ${command}: ${error.message}`));
@@ -63,6 +67,7 @@ export function run(
     });
     child.on("close", (exitCode, signal) => {
       clearTimeout(timer);
+      options.signal?.removeEventListener("abort", kill);
       if (partial) options.onStderrLine?.(partial);
       resolve({
         exitCode,

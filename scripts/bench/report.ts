@@ -14,6 +14,8 @@ export interface Params {
   pollS: number;
 }
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
 export function benchmarksMarkdown(input: {
   machine: Machine;
   rows: Row[];
@@ -46,11 +48,15 @@ Taken ${m.date} on:
 - Node (the action's runtime, node24): ${m.node}
 - OS: ${m.os}
 - commit: ${m.commit} — \`dist/\` as committed, not rebuilt
+- load average (1, 5, 15 min) when the bench started: ${m.load}
 
-Parameters: API latency ${p.latencyMs} ms per request, propagation delay ${p.propagationMs} ms,
-${p.runs} runs per mode (median), ${p.startupRuns} start-up runs, burst of ${p.burstRuns} with a rate
-limit of ${p.rateLimit.requests} requests per ${p.rateLimit.windowMs / 1000} s per token, baseline
-sleep ${p.baselineSleepS} s, polling every ${p.pollS} s. The whole run took ${input.totalS} s.
+Parameters:
+
+- API latency ${p.latencyMs} ms per Cloudflare API request, propagation delay ${p.propagationMs} ms
+- ${plural(p.runs, "run")} per mode (median), ${plural(p.startupRuns, "start-up run")} (after one warm-up)
+- burst of ${p.burstRuns}, rate limit ${p.rateLimit.requests} requests per ${p.rateLimit.windowMs / 1000} s per token
+- baseline: sleep ${p.baselineSleepS} s; polling every ${p.pollS} s
+- the bench took ${input.totalS} s (inside its process, i.e. without \`tsx\`'s own start-up)
 
 ${renderMarkdown(input.rows)}
 
