@@ -35,6 +35,8 @@ beforeEach(() => {
 
 afterEach(async () => {
   expect(await fx.cleanUp(), "child tokens left alive").toEqual([]);
+  // A proxy that died under a test would fail the following ones for the wrong reason.
+  expect(proxy.exited(), "tinyproxy is still running").toBeUndefined();
 });
 
 /** Proxied requests since `from` (an index into proxy.requests()). */

@@ -55,6 +55,8 @@ export interface Tinyproxy {
   log(): string;
   /** The proxied request lines so far (`CONNECT 127.0.0.1:1234 HTTP/1.1`, `GET http://… HTTP/1.1`). */
   requests(): string[];
+  /** undefined while tinyproxy runs; how it ended otherwise (with its output and the log's tail). */
+  exited(): string | undefined;
   close(): Promise<void>;
 }
 
@@ -87,7 +89,13 @@ export async function startTinyproxy(options: { connectPorts: number[] }): Promi
     const output: Buffer[] = [];
     child.stdout?.on("data", (chunk: Buffer) => output.push(chunk));
     child.stderr?.on("data", (chunk: Buffer) => output.push(chunk));
-    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    let ended: string | undefined;
+    const exited = new Promise<void>((resolve) =>
+      child.once("exit", (code, signal) => {
+        ended = `tinyproxy exited (code ${code}, signal ${signal})`;
+        resolve();
+      }),
+    );
     let listening = false;
     for (let i = 0; i < 100 && child.exitCode === null; i++) {
       if (await canConnect(port)) {
@@ -115,6 +123,10 @@ export async function startTinyproxy(options: { connectPorts: number[] }): Promi
           .split("\n")
           .map((line) => /Request \(file descriptor \d+\): (.*)$/.exec(line)?.[1])
           .filter((request): request is string => request !== undefined),
+      exited: () =>
+        ended === undefined
+          ? undefined
+          : `${ended}; output: ${Buffer.concat(output).toString()}; log tail:\n${readLog().split("\n").slice(-15).join("\n")}`,
       async close() {
         if (child.exitCode === null && child.pid !== undefined) {
           process.kill(child.pid, "SIGTERM");
