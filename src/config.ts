@@ -80,6 +80,11 @@ export interface Config {
   audience: string | undefined;
 }
 
+const ENV_FALLBACKS = [
+  ["api-token", "CLOUDFLARE_API_TOKEN"],
+  ["account-id", "CLOUDFLARE_ACCOUNT_ID"],
+] as const satisfies readonly (readonly [InputName, keyof ConfigEnv])[];
+
 /** Environment variables the configuration falls back to. */
 export interface ConfigEnv {
   CLOUDFLARE_API_TOKEN?: string | undefined;
@@ -435,10 +440,15 @@ export function parseConfig(raw: RawInputs, env: ConfigEnv = {}): Config {
       }),
     );
     if (problems.length > 0) throw new InputError(problems);
-  } else {
-    if (withDefaults["api-token"].trim() === "") withDefaults["api-token"] = env.CLOUDFLARE_API_TOKEN ?? "";
-    if (withDefaults["account-id"].trim() === "")
-      withDefaults["account-id"] = env.CLOUDFLARE_ACCOUNT_ID ?? "";
+  }
+  // Values taken from the environment are named as such in errors: the input itself was empty.
+  const fromEnv = new Map<string, string>();
+  for (const [input, variable] of ENV_FALLBACKS) {
+    const value = env[variable];
+    if (!keyless && withDefaults[input].trim() === "" && value !== undefined && value.trim() !== "") {
+      withDefaults[input] = value;
+      fromEnv.set(input, variable);
+    }
   }
 
   const schema = keyless
@@ -447,7 +457,17 @@ export function parseConfig(raw: RawInputs, env: ConfigEnv = {}): Config {
   const parsed = schema.safeParse(withDefaults);
   if (!parsed.success) {
     throw new InputError(
-      parsed.error.issues.map((issue) => ({ inputs: issue.path.map(String), message: issue.message })),
+      parsed.error.issues.map((issue) => {
+        const input = String(issue.path[0]);
+        const variable = fromEnv.get(input);
+        const message = variable
+          ? issue.message.replace(
+              `Input ${input}`,
+              `Input ${input} is empty, so ${variable} was used; that value`,
+            )
+          : issue.message;
+        return { inputs: [input, ...(variable ? [variable] : [])], message };
+      }),
     );
   }
   const p = parsed.data;

@@ -19,7 +19,7 @@ import {
 } from "./cloudflare/tokens.js";
 import type { Config, TokenScope } from "./config.js";
 import { randomHex, sha256Hex, wholeSecondsIso } from "./derive.js";
-import { describeError } from "./errors.js";
+import { ActionError, describeError } from "./errors.js";
 import { childTokenName, type RunContext } from "./naming.js";
 import { type Readiness, type S3Credentials, waitUntilAccepted } from "./readiness.js";
 
@@ -100,7 +100,17 @@ async function createChildToken(
     deps.log(
       `Creating the child token gave no usable answer (${failure.message}); looking for "${name}" to delete it.`,
     );
-    await deleteByName(config, deps, name);
+    try {
+      await deleteByName(config, deps, name);
+    } catch (error) {
+      // Retrying now could leave two tokens: stop, and tell the user exactly what may be left.
+      throw new ActionError(
+        "cloudflare",
+        `Creating the child token gave no usable answer (${failure.message}), and looking it up to delete it failed too: ${describeError(error)}`,
+        `A token named "${name}" may exist; it expires at ${expiresOn}. Delete it by hand, or run \`r2-ephemeral-credentials sweep --older-than 0s --prefix "${name}"\`.`,
+        { cause: error },
+      );
+    }
   };
   return withPermissionGroup(deps.client, target(config), config.permission, deps.log, (groupId) =>
     createToken(deps.client, target(config), childTokenBody(config, name, groupId, expiresOn), cleanupOrphan),

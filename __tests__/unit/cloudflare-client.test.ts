@@ -74,7 +74,13 @@ function client(sleeps: number[] = [], clock = { t: Date.UTC(2026, 10, 28) }) {
   return new CloudflareClient({
     apiUrl,
     deps,
-    retry: { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 1000, totalBudgetMs: 10_000 },
+    retry: {
+      maxAttempts: 4,
+      maxDirectedAttempts: 6,
+      baseDelayMs: 100,
+      maxDelayMs: 1000,
+      totalBudgetMs: 10_000,
+    },
   });
 }
 

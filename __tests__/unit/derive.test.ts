@@ -22,7 +22,13 @@ describe("derivation", () => {
 });
 
 describe("retry timing", () => {
-  const policy = { maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 4000, totalBudgetMs: 60_000 };
+  const policy = {
+    maxAttempts: 5,
+    maxDirectedAttempts: 30,
+    baseDelayMs: 500,
+    maxDelayMs: 4000,
+    totalBudgetMs: 60_000,
+  };
 
   it("uses full jitter under an exponential ceiling", () => {
     expect(retryDelayMs(policy, 1, () => 0.999)).toBe(499);

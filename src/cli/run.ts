@@ -99,15 +99,19 @@ function usage(message: string, hint?: string): ActionError {
 
 /** The input parser speaks of inputs; on the command line they are flags, and the token is an env var. */
 function asFlags(message: string): string {
-  return message
-    .replace(
-      /Input api-token is empty and CLOUDFLARE_API_TOKEN is not set\./,
-      "CLOUDFLARE_API_TOKEN is not set.",
-    )
-    .replace(/Input api-token/g, "CLOUDFLARE_API_TOKEN")
-    .replace(/\bInputs ([a-z0-9-]+) and ([a-z0-9-]+)/g, "Flags --$1 and --$2")
-    .replace(/\bInput ([a-z0-9-]+)/g, "Flag --$1")
-    .replace(/\bapi-token: \$\{\{ secrets\.CLOUDFLARE_API_TOKEN \}\}/, "export CLOUDFLARE_API_TOKEN=…");
+  return (
+    message
+      // The CLI has no inputs: a value from the environment is simply the variable's.
+      .replace(/Input [a-z-]+ is empty, so ([A-Z_]+) was used; that value/g, "$1")
+      .replace(
+        /Input api-token is empty and CLOUDFLARE_API_TOKEN is not set\./,
+        "CLOUDFLARE_API_TOKEN is not set.",
+      )
+      .replace(/Input api-token/g, "CLOUDFLARE_API_TOKEN")
+      .replace(/\bInputs ([a-z0-9-]+) and ([a-z0-9-]+)/g, "Flags --$1 and --$2")
+      .replace(/\bInput ([a-z0-9-]+)/g, "Flag --$1")
+      .replace(/\bapi-token: \$\{\{ secrets\.CLOUDFLARE_API_TOKEN \}\}/, "export CLOUDFLARE_API_TOKEN=…")
+  );
 }
 
 function str(values: Values, name: string): string | undefined {

@@ -1,6 +1,12 @@
 /** Bounds of the one retry policy: attempts, total time, and the full-jitter backoff curve. */
 export interface RetryPolicy {
+  /** Tries when the server gives no Retry-After (network errors, most 5xx): our own backoff. */
   maxAttempts: number;
+  /**
+   * Tries when the server says how long to wait (429 under a shared rate limit): those waits are
+   * the server's, so the time budget ends them; this only guards against a misbehaving server.
+   */
+  maxDirectedAttempts: number;
   baseDelayMs: number;
   maxDelayMs: number;
   /** No call keeps retrying past this (DESIGN: at most 60 s per call in total). */
@@ -9,6 +15,7 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   maxAttempts: 8,
+  maxDirectedAttempts: 30,
   baseDelayMs: 500,
   maxDelayMs: 10_000,
   totalBudgetMs: 60_000,
@@ -58,14 +65,25 @@ export async function withRetries<T>(
 ): Promise<T> {
   const { policy, deps } = options;
   const started = deps.now();
+  let backoffFailures = 0;
+  let directedFailures = 0;
   for (let attempt = 1; ; attempt++) {
     try {
       return await run();
     } catch (error) {
       await options.onFailure?.(error);
       const verdict = options.verdict(error);
-      if (!verdict?.retryable || attempt >= policy.maxAttempts) throw error;
-      const delay = verdict.retryAfterMs ?? retryDelayMs(policy, attempt, deps.random);
+      if (!verdict?.retryable) throw error;
+      // A server that paces us (Retry-After of a second or more) is bounded by the time budget;
+      // our own backoff, and a Retry-After of 0, by the attempt count.
+      const directed = (verdict.retryAfterMs ?? 0) > 0;
+      if (directed) directedFailures++;
+      else backoffFailures++;
+      const exhausted =
+        backoffFailures >= policy.maxAttempts || directedFailures >= policy.maxDirectedAttempts;
+      if (exhausted) throw error;
+      const delay =
+        verdict.retryAfterMs ?? retryDelayMs(policy, backoffFailures + directedFailures, deps.random);
       if (deps.now() - started + delay > policy.totalBudgetMs) throw error;
       options.onRetry?.(error, delay, attempt + 1);
       await deps.sleep(delay);
