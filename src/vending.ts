@@ -60,6 +60,7 @@ const HINTS: Record<string, string> = {
   wrong_audience:
     "Set the audience input to the Worker's AUDIENCE (by default the action uses the vending-url's origin).",
   expired: "The OIDC token expired on its way; check the runner's clock.",
+  not_owner: "The Worker revokes only child tokens minted for the same repository and run.",
 };
 
 async function call<T>(
@@ -82,7 +83,8 @@ async function call<T>(
           accept: "application/json",
         },
         body: JSON.stringify(body),
-        signal: AbortSignal.timeout(30_000),
+        // The Worker may itself wait out Cloudflare's retries before it answers.
+        signal: AbortSignal.timeout(60_000),
       });
     } catch (cause) {
       throw new VendingError(
@@ -107,7 +109,9 @@ async function call<T>(
     }
     if (!response.ok) {
       const parsed = errorSchema.safeParse(json);
-      const retryable = response.status === 429 || response.status >= 500;
+      // 500 (misconfigured Worker) and 502 (Cloudflare refused, after the Worker's own retries) cannot
+      // get better by asking again; 429 and the gateway's 503/504 can.
+      const retryable = [429, 503, 504].includes(response.status);
       const detail = parsed.success
         ? `${parsed.data.error.code}: ${parsed.data.error.message}`
         : "no error details";
