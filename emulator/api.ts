@@ -1,4 +1,5 @@
 // The Cloudflare v4 API front door: routing, auth, faults, latency, rate limit, call recording.
+import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Handler, HandlerResult } from "./context.js";
@@ -119,6 +120,11 @@ function checkAccount(state: State, account: string | undefined): void {
   throw errors.unauthorized();
 }
 
+/** Cloudflare stamps every answer with a ray id (16 hex and the colo); errors must quote it. */
+function cfRay(): string {
+  return `${randomBytes(8).toString("hex")}-EMU`;
+}
+
 function send(
   res: ServerResponse,
   status: number,
@@ -129,6 +135,7 @@ function send(
   res.writeHead(status, {
     "content-type": "application/json; charset=UTF-8",
     "content-length": Buffer.byteLength(text),
+    "cf-ray": cfRay(),
     ...headers,
   });
   res.end(text);
@@ -238,7 +245,7 @@ export async function handleApi(deps: ApiDeps, req: IncomingMessage, res: Server
   }
   if (fault?.type === "malformed") {
     call.status = 200;
-    res.writeHead(200, { "content-type": "application/json" });
+    res.writeHead(200, { "content-type": "application/json", "cf-ray": cfRay() });
     res.end("<html><body>502 Bad Gateway (injected malformed body)</body></html>");
     return;
   }

@@ -106,7 +106,7 @@ async function createChildToken(
       // Retrying now could leave two tokens: stop, and tell the user exactly what may be left.
       throw new ActionError(
         "cloudflare",
-        `Creating the child token gave no usable answer (${failure.message}), and looking it up to delete it failed too: ${describeError(error)}`,
+        `Creating the child token gave no usable answer (${failure.message}), and looking it up to delete it failed too: ${error instanceof Error ? error.message : String(error)}`,
         `A token named "${name}" may exist; it expires at ${expiresOn}. Delete it by hand, or run \`r2-ephemeral-credentials sweep --older-than 0s --prefix "${name}"\`.`,
         { cause: error },
       );

@@ -164,10 +164,15 @@ export class CloudflareClient {
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
     } catch (cause) {
-      // fetch cannot tell whether the request left: a write may have been acted on.
+      // A write may have been acted on unless the connection was never made.
       throw new CloudflareError(
         `network error: ${networkReason(cause)}`,
-        { ...base, status: undefined, ambiguous: method !== "GET", retryable: true },
+        {
+          ...base,
+          status: undefined,
+          ambiguous: method !== "GET" && !neverConnected(cause),
+          retryable: true,
+        },
         "Check that this machine can reach the Cloudflare API ({name:api-url}) and, behind a proxy, that HTTPS_PROXY/NO_PROXY are right.",
         cause,
       );
@@ -256,6 +261,18 @@ export class CloudflareClient {
     }
     return { result: result.data, resultInfo: body.result_info };
   }
+}
+
+/** Errors that happen before any byte of the request can have left this machine. */
+const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ENETUNREACH", "EHOSTUNREACH"]);
+
+function neverConnected(cause: unknown): boolean {
+  for (let error = cause, depth = 0; error instanceof Error && depth < 5; depth++) {
+    const code = (error as Error & { code?: unknown }).code;
+    if (typeof code === "string" && NOT_SENT.has(code)) return true;
+    error = (error as Error & { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 function networkReason(cause: unknown): string {
