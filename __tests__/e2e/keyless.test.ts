@@ -20,7 +20,8 @@ import {
   liveChildIds,
   startQuietEmulator,
 } from "../helpers/emulator.js";
-import { type IdTokenEndpoint, startIdTokenEndpoint } from "../helpers/id-token-endpoint.js";
+import { hygieneProblems } from "../helpers/hygiene.js";
+import { type IdTokenEndpoint, jobClaims, startIdTokenEndpoint } from "../helpers/id-token-endpoint.js";
 import { type OidcIssuer, startOidcIssuer } from "../helpers/oidc-issuer.js";
 import {
   describeStep,
@@ -41,12 +42,15 @@ import { startVendingWorker, type VendingWorker } from "../helpers/vending-worke
 interface FrontDoor {
   readonly url: string;
   readonly calls: { method: string; path: string; status: number }[];
+  /** How long the Worker took to answer each call, in ms (same order as calls). */
+  readonly timings: number[];
   close(): Promise<void>;
 }
 
 async function startFrontDoor(): Promise<FrontDoor & { target: (url: string) => void }> {
   let target = "";
   const calls: FrontDoor["calls"] = [];
+  const timings: number[] = [];
   const body = async (req: IncomingMessage) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -62,8 +66,10 @@ async function startFrontDoor(): Promise<FrontDoor & { target: (url: string) => 
           headers.set(name, value);
       }
       const payload = req.method === "GET" || req.method === "HEAD" ? undefined : await body(req);
+      const started = performance.now();
       const answer = await fetch(`${target}${req.url}`, { method: req.method, headers, body: payload });
       const text = Buffer.from(await answer.arrayBuffer());
+      timings[calls.indexOf(call)] = Math.round(performance.now() - started);
       call.status = answer.status;
       const out: Record<string, string> = {};
       answer.headers.forEach((value, name) => {
@@ -86,6 +92,7 @@ async function startFrontDoor(): Promise<FrontDoor & { target: (url: string) => 
   return {
     url: `http://127.0.0.1:${port}`,
     calls,
+    timings,
     target: (url) => {
       target = url;
     },
@@ -185,6 +192,7 @@ beforeEach(() => {
   emulator.resetCalls();
   idTokens.reset();
   front.calls.length = 0;
+  front.timings.length = 0;
   explicitFront.calls.length = 0;
 });
 
@@ -348,6 +356,8 @@ describe("keyless: mint through the vending Worker", () => {
     expect(oidcToken).toBeDefined();
     expect(main.stdout).toContain(`::add-mask::${oidcToken}`);
     expect(keylessLeaks(main, idTokens.tokens(), outputs)).toEqual([]);
+    // And the general check: anything else shaped like a secret is an unknown secret.
+    expect(hygieneProblems(main, { given: { "OIDC token": oidcToken as string } })).toEqual([]);
     expect(main.summary).toContain(outputs["token-id"]);
     expect(main.summary).toContain(bucket);
 
@@ -382,6 +392,7 @@ describe("keyless: mint through the vending Worker", () => {
     expect(post.stdout).toContain(`Revoked child token ${child?.id}`);
     expect(post.summary).toContain(`token \`${child?.id}\` revoked`);
     expect(keylessLeaks(post, postTokens, {})).toEqual([]);
+    expect(hygieneProblems(post, { given: { "post's OIDC token": postTokens[0] as string } })).toEqual([]);
     // The post step never prints main's secrets, not even masked.
     expect(
       findSecretLeaks(post, { secret: outputs["secret-access-key"] as string, oidc: oidcToken as string }),
@@ -599,6 +610,64 @@ describe("keyless: refusals surface clearly", () => {
   });
 });
 
+describe("keyless: main cannot revoke what it minted", () => {
+  test("readiness timeout, then no OIDC token for the revoke: main says so, keeps the token id, and post revokes", async () => {
+    emulator.set({ propagationDelayMs: 10_000 });
+    const bucket = newBucket("kl-keep");
+    const inputs = keylessInputs(bucket, { "wait-timeout": "1" });
+    // The first token (the mint's) is handed out; the runner refuses the next one (main's revoke).
+    idTokens.refuseWith(403, 1);
+    const main = await runMain({ inputs, env: oidcEnv() });
+    expect(main.exitCode).not.toBe(0);
+    const errors = errorLines(main);
+    expect(errors, describeStep(main)).toHaveLength(1);
+    expect(errors[0]).toContain("did not accept the new credentials");
+    expect(front.calls.map((c) => `${c.path} ${c.status}`)).toEqual(["/v1/mint 200"]);
+    expect(idTokens.requests.map((r) => r.status)).toEqual([200, 403]);
+    const [child] = liveChildIds(emulator);
+    expect(child).toMatch(/^[0-9a-f]{32}$/);
+    expect(main.stdout).toContain(`Could not revoke child token ${child}`);
+    // The token id stays in state, so the post step (post-if: always()) can still revoke it.
+    expect(main.state).toMatchObject({ mode: "keyless", "token-id": child, "vending-url": front.url });
+    expect(keylessLeaks(main, idTokens.tokens())).toEqual([]);
+
+    idTokens.refuseWith(undefined);
+    emulator.resetCalls();
+    front.calls.length = 0;
+    const post = await runPost({ inputs, env: oidcEnv(), state: main.state });
+    expect(post.exitCode, describeStep(post)).toBe(0);
+    expect(warningLines(post)).toEqual([]);
+    expect(front.calls.map((c) => `${c.path} ${c.status}`)).toEqual(["/v1/revoke 200"]);
+    expect(callSequence(emulator)).toEqual(["tokens.get 200", "tokens.delete 200"]);
+    expect(liveChildIds(emulator)).toEqual([]);
+  });
+
+  test("post without an OIDC token warns with the manual fix and never fails the job", async () => {
+    const bucket = newBucket("kl-postnoid");
+    const inputs = keylessInputs(bucket, { "wait-timeout": "0" });
+    const main = await runMain({ inputs, env: oidcEnv() });
+    expect(main.exitCode, describeStep(main)).toBe(0);
+    const child = main.outputs["token-id"] as string;
+    front.calls.length = 0;
+    const post = await runPost({ inputs, env: main.env, state: main.state });
+    expect(post.exitCode, describeStep(post)).toBe(0);
+    const warnings = warningLines(post);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(`Could not revoke child token ${child}`);
+    expect(warnings[0]).toContain("permissions: id-token: write");
+    expect(warnings[0]).toContain(main.outputs["expires-at"]);
+    expect(front.calls).toEqual([]);
+    expect(liveChildIds(emulator)).toEqual([child]);
+    expect(findSecretLeaks(post, { secret: main.outputs["secret-access-key"] as string })).toEqual([]);
+    // Clean up as the owner would (afterEach checks that nothing is left).
+    expect(
+      (await worker.revoke(await issuer.sign(jobClaims(issuer), { audience: front.url }), child)).body,
+    ).toEqual({
+      revoked: true,
+    });
+  });
+});
+
 describe("keyless: inputs that do not apply with vending-url", () => {
   const cases: [string, Inputs][] = [
     ["api-token", { "api-token": "cfat_not-a-real-token-but-a-secret-anyway-0123456789" }],
@@ -632,6 +701,7 @@ describe("keyless: latency (printed, not asserted)", () => {
     const runs = 5;
     const through: number[] = [];
     const direct: number[] = [];
+    const workerMint: number[] = [];
     const median = (values: number[]) => {
       const sorted = [...values].sort((a, b) => a - b);
       return sorted[Math.floor(sorted.length / 2)] as number;
@@ -644,6 +714,10 @@ describe("keyless: latency (printed, not asserted)", () => {
         env: oidcEnv(),
       });
       through.push(k);
+      const mintCall = front.calls.findIndex((c) => c.path === "/v1/mint");
+      workerMint.push(front.timings[mintCall] as number);
+      front.calls.length = 0;
+      front.timings.length = 0;
       const bucketD = newBucket("kl-direct");
       const d = await runJobTimed({
         inputs: emulatorInputs(emulator, minter, bucketD, { "wait-timeout": "0" }),
@@ -658,6 +732,7 @@ describe("keyless: latency (printed, not asserted)", () => {
         `  ${line("through the vending Worker", through)}`,
         `  ${line("direct (api-token)         ", direct)}`,
         `  difference of medians: ${median(through) - median(direct)} ms`,
+        `  ${line("of which POST /v1/mint in the Worker (at its front door)", workerMint)}`,
       ].join("\n"),
     );
     expect(through).toHaveLength(runs);

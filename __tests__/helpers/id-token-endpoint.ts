@@ -54,8 +54,11 @@ export interface IdTokenEndpoint {
   setClaims(overrides: Partial<GitHubClaims>): void;
   /** Sign options for the next tokens (e.g. expiresIn); {} resets. */
   setSignOptions(options: SignOptions): void;
-  /** Answer every request with this HTTP status instead of a token (undefined: back to tokens). */
-  refuseWith(status: number | undefined): void;
+  /**
+   * Answer with this HTTP status instead of a token (undefined: back to tokens), once `afterTokens`
+   * more tokens have been handed out (default 0: from the next request on).
+   */
+  refuseWith(status: number | undefined, afterTokens?: number): void;
   reset(): void;
   close(): Promise<void>;
 }
@@ -68,6 +71,7 @@ export async function startIdTokenEndpoint(issuer: OidcIssuer): Promise<IdTokenE
   let claimOverrides: Partial<GitHubClaims> = {};
   let signOptions: SignOptions = {};
   let refusal: number | undefined;
+  let refuseAfter = 0;
 
   const server: Server = createServer((req, res) => {
     const parsed = new URL(req.url ?? "/", "http://127.0.0.1");
@@ -97,7 +101,8 @@ export async function startIdTokenEndpoint(issuer: OidcIssuer): Promise<IdTokenE
       reply(401, { message: "bad request token" });
       return;
     }
-    if (refusal !== undefined) {
+    const handedOut = requests.filter((request) => request.token !== undefined).length;
+    if (refusal !== undefined && handedOut >= refuseAfter) {
       reply(refusal, { message: `refused with ${refusal} by the test` });
       return;
     }
@@ -131,14 +136,16 @@ export async function startIdTokenEndpoint(issuer: OidcIssuer): Promise<IdTokenE
     setSignOptions(options) {
       signOptions = options;
     },
-    refuseWith(status) {
+    refuseWith(status, afterTokens = 0) {
       refusal = status;
+      refuseAfter = requests.filter((request) => request.token !== undefined).length + afterTokens;
     },
     reset() {
       requests.length = 0;
       claimOverrides = {};
       signOptions = {};
       refusal = undefined;
+      refuseAfter = 0;
     },
     close() {
       return new Promise((resolve) => {
