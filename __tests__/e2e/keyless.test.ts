@@ -7,10 +7,13 @@
 // The Worker sits behind a loopback "front door" (a custom domain in front of it, as it were): its
 // AUDIENCE must be known before it starts, and the action's default audience is the vending-url's
 // origin, so the front door's origin is both. The front door also records every call to the Worker.
+import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { parse as parseYaml } from "yaml";
 import type { SeededToken } from "../../emulator/types.js";
+import { parsePolicy } from "../../worker/src/policy.js";
 import {
   bucketName,
   callSequence,
@@ -28,6 +31,7 @@ import {
   errorLines,
   type Inputs,
   jobContext,
+  repoRoot,
   runMain,
   runPost,
   type StepOptions,
@@ -692,6 +696,71 @@ describe("keyless: inputs that do not apply with vending-url", () => {
     expect(main.outputs).toEqual({});
     if (name === "api-token") {
       expect(findSecretLeaks(main, { "api-token input": extra["api-token"] as string })).toEqual([]);
+    }
+  });
+});
+
+describe("keyless: README's Keyless setup", () => {
+  const readme = readFileSync(`${repoRoot}/README.md`, "utf8");
+  const section = readme.slice(readme.indexOf("## Keyless setup"), readme.indexOf("## Inputs"));
+  const policyText = /```json\n([\s\S]*?)\n```/.exec(section)?.[1];
+  const workflowText = /```yaml\n([\s\S]*?)\n```/.exec(section)?.[1];
+
+  test("its policy is valid, and its workflow mints, uploads under the prefix and revokes through a Worker with that policy", async () => {
+    expect(policyText, "no json block in Keyless setup").toBeDefined();
+    expect(workflowText, "no yaml block in Keyless setup").toBeDefined();
+    expect(parsePolicy(policyText)).toHaveProperty("policy");
+    const workflow = parseYaml(workflowText as string) as {
+      permissions: Record<string, string>;
+      jobs: Record<
+        string,
+        { environment?: string; steps: { uses?: string; with?: Record<string, string>; run?: string }[] }
+      >;
+    };
+    expect(workflow.permissions).toEqual({ "id-token": "write", contents: "read" });
+    const [job] = Object.values(workflow.jobs);
+    const step = job?.steps.find((s) => s.uses?.includes("r2-ephemeral-credentials"));
+    expect(step?.with?.["vending-url"]).toMatch(/^https:\/\//);
+    expect(JSON.stringify(workflow)).not.toContain("secrets.");
+
+    const policy = JSON.parse(policyText as string) as { rules: { repository: string; buckets: string[] }[] };
+    for (const rule of policy.rules) expect(rule.repository).toBe(REPO);
+    for (const bucket of policy.rules.flatMap((rule) => rule.buckets)) emulator.createBucket(bucket);
+
+    const door = await startFrontDoor();
+    const readmeWorker = await startVendingWorker({
+      emulator,
+      issuer: issuer.issuer,
+      apiToken: minter.value,
+      policy: policyText,
+      vars: { AUDIENCE: door.url },
+    });
+    door.target(readmeWorker.url);
+    try {
+      idTokens.setClaims(job?.environment ? { environment: job.environment } : {});
+      const inputs = { ...step?.with, "vending-url": door.url };
+      const main = await runMain({ inputs, env: oidcEnv() });
+      expect(main.exitCode, describeStep(main)).toBe(0);
+      expect(main.outputs["session-token"]).not.toBe("");
+      const bucket = step?.with?.bucket as string;
+      const prefix = step?.with?.prefixes as string;
+      const s3 = s3ClientFromOutputs(main.outputs);
+      expect(await putText(s3, bucket, `${prefix}abc123/app.js`, "bits")).toMatchObject({ ok: true });
+      expect(await putText(s3, bucket, "elsewhere/app.js", "bits")).toMatchObject({ ok: false, status: 403 });
+      const post = await runPost({ inputs, env: { ...oidcEnv(), ...main.env }, state: main.state });
+      expect(post.exitCode, describeStep(post)).toBe(0);
+      expect(door.calls.map((c) => `${c.path} ${c.status}`)).toEqual(["/v1/mint 200", "/v1/revoke 200"]);
+      expect(liveChildIds(emulator)).toEqual([]);
+      s3.destroy();
+
+      // Without the environment (a job on main without it), the first rule applies: releases is refused.
+      idTokens.setClaims({});
+      const outside = await runMain({ inputs, env: oidcEnv() });
+      expect(outside.exitCode).not.toBe(0);
+      expect(errorLines(outside).join("\n")).toContain("policy_denied");
+    } finally {
+      await door.close();
+      await readmeWorker.dispose();
     }
   });
 });
