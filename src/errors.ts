@@ -21,10 +21,10 @@ const CLI_NAMES: Record<string, string> = { "api-token": "CLOUDFLARE_API_TOKEN" 
  */
 export function inSurfaceWords(text: string, surface: Surface): string {
   return text
-    .replace(/\{set:([a-z-]+)=([^}]*)\}/g, (_, name: string, value: string) =>
+    .replace(/\{set:([a-z0-9-]+)=([^}]*)\}/g, (_, name: string, value: string) =>
       surface === "cli" ? `--${name} ${value}` : `${name}: ${value}`,
     )
-    .replace(/\{name:([a-z-]+)\}/g, (_, name: string) =>
+    .replace(/\{name:([a-z0-9-]+)\}/g, (_, name: string) =>
       surface === "cli" ? (CLI_NAMES[name] ?? `--${name}`) : name,
     );
 }

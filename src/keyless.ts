@@ -4,6 +4,18 @@ import { ActionError, describeError } from "./errors.js";
 import { type Minted, waitForReadiness } from "./mint.js";
 import { vendMint, vendRevoke } from "./vending.js";
 
+/** Seconds as the largest whole unit, so the Worker's refusals speak the units users write (1h, 15m). */
+export function formatDuration(seconds: number): string {
+  for (const [unit, size] of [
+    ["d", 86_400],
+    ["h", 3_600],
+    ["m", 60],
+  ] as const) {
+    if (seconds % size === 0) return `${seconds / size}${unit}`;
+  }
+  return `${seconds}s`;
+}
+
 export interface KeylessDeps extends HttpDeps {
   /** A GitHub OIDC token for the audience (core.getIDToken in the action). */
   idToken: (audience: string) => Promise<string>;
@@ -25,10 +37,15 @@ export async function oidcToken(
   try {
     token = await deps.idToken(audience);
   } catch (error) {
+    const reason = describeError(error).replace(/\s+/g, " ");
+    // A missing request URL or a 401/403 means the job was given no OIDC token; anything else is the service failing.
+    const notGranted = /ACTIONS_ID_TOKEN_REQUEST_(URL|TOKEN)|Error Code : 40[13]\b/.test(reason);
     throw new ActionError(
-      "input",
-      `Could not get a GitHub OIDC token for audience ${audience}: ${describeError(error)}`,
-      "Keyless mode (vending-url) needs `permissions: id-token: write` in the workflow or job; pull requests from forks get no OIDC token.",
+      notGranted ? "input" : "network",
+      `Could not get a GitHub OIDC token for audience ${audience}: ${reason}`,
+      notGranted
+        ? "Keyless mode (vending-url) needs `permissions: id-token: write` in the workflow or job; pull requests from forks get no OIDC token."
+        : "GitHub's token service failed; re-run the job.",
     );
   }
   deps.mask(token);
@@ -58,7 +75,7 @@ export async function mintKeyless(config: Config, deps: KeylessDeps): Promise<Mi
     permission: config.permission,
     prefixes: config.prefixes,
     objects: config.objects,
-    ttl: String(config.ttlSeconds),
+    ttl: formatDuration(config.ttlSeconds),
     jurisdiction: config.jurisdiction,
   });
   deps.mask(vended["secret-access-key"]);

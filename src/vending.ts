@@ -113,7 +113,7 @@ async function call<T>(
       // get better by asking again; 429 and the gateway's 503/504 can.
       const retryable = [429, 503, 504].includes(response.status);
       const detail = parsed.success
-        ? `${parsed.data.error.code}: ${parsed.data.error.message}`
+        ? `${parsed.data.error.code}: ${parsed.data.error.message.replace(/[.\s]+$/, "")}`
         : "no error details";
       throw new VendingError(`Vending Worker ${url} refused: HTTP ${response.status} ${detail}.`, {
         status: response.status,

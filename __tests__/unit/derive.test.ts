@@ -1,7 +1,10 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { hintFor } from "../../src/cloudflare/hints.js";
 import { parseRetryAfter, retryDelayMs } from "../../src/cloudflare/retry.js";
 import { randomHex, sha256Hex, wholeSecondsIso } from "../../src/derive.js";
+import { inSurfaceWords } from "../../src/errors.js";
+import { formatDuration } from "../../src/keyless.js";
 import { objectUrl, pollIntervalMs } from "../../src/readiness.js";
 
 describe("derivation", () => {
@@ -58,5 +61,30 @@ describe("readiness polling", () => {
 
   it("builds path-style URLs with encoded key segments", () => {
     expect(objectUrl("http://h:1/", "b-1", "dir/a b+c.txt")).toBe("http://h:1/b-1/dir/a%20b%2Bc.txt");
+  });
+});
+
+describe("messages in each surface's words", () => {
+  it("fills every placeholder, including names with digits", () => {
+    const text =
+      "raise {name:wait-timeout}, check {name:s3-endpoint} and {name:api-token}, or set {set:jurisdiction=eu}";
+    expect(inSurfaceWords(text, "action")).toBe(
+      "raise wait-timeout, check s3-endpoint and api-token, or set jurisdiction: eu",
+    );
+    expect(inSurfaceWords(text, "cli")).toBe(
+      "raise --wait-timeout, check --s3-endpoint and CLOUDFLARE_API_TOKEN, or set --jurisdiction eu",
+    );
+  });
+
+  it("leaves no placeholder in any hint Cloudflare errors can carry", () => {
+    for (const code of [1000, 9109, 10000, 10006, 10042, 971]) {
+      for (const surface of ["action", "cli"] as const) {
+        expect(inSurfaceWords(hintFor(400, [code]) ?? "", surface)).not.toMatch(/\{(name|set):/);
+      }
+    }
+  });
+
+  it("formats a ttl in the largest whole unit for the vending Worker", () => {
+    expect([3600, 900, 90, 172800, 61].map(formatDuration)).toEqual(["1h", "15m", "90s", "2d", "61s"]);
   });
 });

@@ -69,6 +69,8 @@ const COMMAND_OPTIONS = {
     ...help,
     ...Object.fromEntries(MINT_INPUT_FLAGS.map((f) => [f, { type: "string", multiple: LIST_FLAGS.has(f) }])),
     "create-bucket": { type: "boolean" },
+    // Parsed only to refuse it with the reason, rather than as an unknown option.
+    "vending-url": { type: "string" },
     format: { type: "string" },
     quiet: { type: "boolean", short: "q" },
   },
@@ -189,6 +191,12 @@ function progress(deps: CliDeps, quiet: boolean) {
 }
 
 async function mintCommand(values: Values, deps: CliDeps): Promise<number> {
+  if (values["vending-url"] !== undefined) {
+    throw usage(
+      "Flag --vending-url is not supported by the CLI: the vending Worker trusts GitHub Actions' OIDC tokens and names each child token after their repository and run, which a laptop or another CI system cannot present.",
+      "Mint with your own token here (export CLOUDFLARE_API_TOKEN), or use the action with vending-url inside GitHub Actions (README, Keyless setup).",
+    );
+  }
   const format = oneOf<MintFormat>(values, "format", MINT_FORMATS, "json");
   const quiet = values.quiet === true;
   const raw: RawInputs = {
