@@ -8,6 +8,7 @@
 //
 // dist/ is measured as committed (no rebuild). See BENCHMARKS.md for the methods.
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { repoRoot } from "../__tests__/helpers/runner.js";
@@ -349,7 +350,15 @@ rows.push(
 );
 
 const totalS = ((performance.now() - benchStarted) / 1000).toFixed(1);
-const heading = `r2-ephemeral-credentials bench (${quick ? "quick" : "full"}), ${machine.date}: ${machine.nproc} CPUs ${machine.cpu}, ${machine.memory}, Node ${machine.node}, commit ${machine.commit}, load ${machine.load}; measured in ${totalS} s`;
+const loadEnd = os
+  .loadavg()
+  .map((l) => l.toFixed(2))
+  .join(", ");
+const heading = [
+  `r2-ephemeral-credentials bench (${quick ? "quick" : "full"}), ${machine.date}, commit ${machine.commit}`,
+  `machine: ${machine.nproc} CPUs (nproc), ${machine.cpu}, ${machine.memory}, Node ${machine.node}, ${machine.os}`,
+  `load average ${machine.load} at the start, ${loadEnd} at the end; measured in ${totalS} s`,
+].join("\n");
 console.log(`\n${heading}\n`);
 console.log(renderText(rows));
 
@@ -362,6 +371,7 @@ if (write) {
       rows,
       params: { latencyMs, propagationMs, runs, startupRuns, burstRuns, rateLimit, baselineSleepS, pollS },
       totalS,
+      loadEnd,
     }),
   );
   progress(`wrote ${path.relative(repoRoot, file)}`);

@@ -21,6 +21,7 @@ export function benchmarksMarkdown(input: {
   rows: Row[];
   params: Params;
   totalS: string;
+  loadEnd: string;
 }): string {
   const { machine: m, params: p } = input;
   return `# Benchmarks
@@ -48,7 +49,8 @@ Taken ${m.date} on:
 - Node (the action's runtime, node24): ${m.node}
 - OS: ${m.os}
 - commit: ${m.commit} — \`dist/\` as committed, not rebuilt
-- load average (1, 5, 15 min) when the bench started: ${m.load}
+- load average (1, 5, 15 min): ${m.load} when the bench started, ${input.loadEnd} when it ended (other
+  work on the machine inflates the timings)
 
 Parameters:
 
