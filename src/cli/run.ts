@@ -5,6 +5,7 @@ import {
   type ConfigEnv,
   DEFAULT_API_URL,
   INPUT_DEFAULTS,
+  INPUT_NAMES,
   type InputName,
   JURISDICTIONS,
   type Jurisdiction,
@@ -36,24 +37,19 @@ export interface CliDeps extends HttpDeps {
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
-/** Flags of mint: the action's inputs, minus what only makes sense in a workflow (export-env, revoke) and the token (env only). */
-const MINT_INPUT_FLAGS = [
-  "bucket",
-  "permission",
-  "mode",
-  "prefixes",
-  "objects",
-  "ttl",
-  "jurisdiction",
-  "parent-access-key-id",
-  "token-scope",
-  "location-hint",
-  "wait-timeout",
-  "token-name",
-  "account-id",
-  "api-url",
-  "s3-endpoint",
-] as const satisfies readonly InputName[];
+/**
+ * mint's string flags are the action's inputs, minus what only makes sense in a workflow (export-env,
+ * revoke, keyless), the token (read from the environment only) and create-bucket (a switch).
+ */
+const NOT_STRING_FLAGS = new Set<InputName>([
+  "api-token",
+  "export-env",
+  "revoke",
+  "create-bucket",
+  "vending-url",
+  "audience",
+]);
+const MINT_INPUT_FLAGS = INPUT_NAMES.filter((name) => !NOT_STRING_FLAGS.has(name));
 const LIST_FLAGS = new Set<string>(["bucket", "prefixes", "objects"]);
 
 type Options = NonNullable<Parameters<typeof parseArgs>[0]>["options"];
