@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import { InputError, type InputProblem } from "./errors.js";
 
 /** Every input of action.yml, in the order users read them. The CLI's flags carry the same names. */
@@ -127,32 +127,47 @@ function oneOf(values: readonly string[]): string {
   return values.join(", ");
 }
 
+type Ctx = z.core.ParsePayload<string>;
+
+/** Records an input problem; its message is shown as is. */
+function problem(ctx: Ctx, message: string): void {
+  ctx.issues.push({ code: "custom", message, input: ctx.value });
+}
+
+/** Records an input problem and gives up on the input. */
+function reject(ctx: Ctx, message: string): never {
+  problem(ctx, message);
+  return z.NEVER;
+}
+
+/** A string input turned into its typed value by `parse`, which rejects what it cannot use. */
+const input = <T>(parse: (value: string, ctx: Ctx) => T) =>
+  z.pipe(
+    z.string(),
+    z.transform((value: string, ctx) => parse(value, ctx as Ctx)),
+  );
+
 const booleanInput = (name: InputName) =>
-  z.string().transform((value, ctx) => {
+  input((value, ctx) => {
     const normalised = value.trim().toLowerCase();
     if (normalised === "true") return true;
     if (normalised === "false") return false;
-    ctx.addIssue({
-      code: "custom",
-      message: `Input ${name} is ${quote(value)}, which is not a boolean. Use true or false.`,
-    });
-    return z.NEVER;
+    return reject(ctx, `Input ${name} is ${quote(value)}, which is not a boolean. Use true or false.`);
   });
 
 const enumInput = <T extends readonly [string, ...string[]]>(name: InputName, values: T) =>
-  z.string().transform((value, ctx): T[number] => {
+  input((value, ctx): T[number] => {
     const trimmed = value.trim();
     if ((values as readonly string[]).includes(trimmed)) return trimmed as T[number];
-    ctx.addIssue({
-      code: "custom",
-      message: `Input ${name} is ${quote(value)}, which is not supported. Use one of: ${oneOf(values)}.`,
-    });
-    return z.NEVER;
+    return reject(
+      ctx,
+      `Input ${name} is ${quote(value)}, which is not supported. Use one of: ${oneOf(values)}.`,
+    );
   });
 
 const checkUrl =
   (name: InputName, example: string) =>
-  (value: string, ctx: z.RefinementCtx): string => {
+  (value: string, ctx: Ctx): string => {
     const trimmed = value.trim();
     let parsed: URL | undefined;
     try {
@@ -166,30 +181,25 @@ const checkUrl =
       parsed.search ||
       parsed.hash
     ) {
-      ctx.addIssue({
-        code: "custom",
-        message: `Input ${name} is ${quote(value)}, which is not an http(s) URL without query or fragment. Use a URL such as ${example}.`,
-      });
-      return z.NEVER;
+      return reject(
+        ctx,
+        `Input ${name} is ${quote(value)}, which is not an http(s) URL without query or fragment. Use a URL such as ${example}.`,
+      );
     }
     // Passed through as given, only without the trailing slash the contract forbids.
     return trimmed.replace(/\/+$/, "");
   };
 
 const secretInput = (name: InputName, missing: string) =>
-  z.string().transform((value, ctx) => {
+  input((value, ctx) => {
     const trimmed = value.trim();
-    if (trimmed.length === 0) {
-      ctx.addIssue({ code: "custom", message: missing });
-      return z.NEVER;
-    }
+    if (trimmed.length === 0) return reject(ctx, missing);
     // Never quote the value: it is a secret. A newline or space inside means a pasted secret went wrong.
     if (/[\s\p{Cc}]/u.test(trimmed)) {
-      ctx.addIssue({
-        code: "custom",
-        message: `Input ${name} contains whitespace or control characters (for example a newline), so it cannot be a Cloudflare API token. Store the token alone in the secret, with nothing around it.`,
-      });
-      return z.NEVER;
+      return reject(
+        ctx,
+        `Input ${name} contains whitespace or control characters (for example a newline), so it cannot be a Cloudflare API token. Store the token alone in the secret, with nothing around it.`,
+      );
     }
     return trimmed;
   });
@@ -200,104 +210,90 @@ const rawSchema = z.object({
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a workflow expression users copy, not a JS template.
     "Input api-token is empty and CLOUDFLARE_API_TOKEN is not set. Pass a Cloudflare API token, e.g. api-token: ${{ secrets.CLOUDFLARE_API_TOKEN }}. Secrets are not passed to workflows triggered from forks or by Dependabot, which is a common reason for an empty value.",
   ),
-  "account-id": z.string().transform((value, ctx) => {
+  "account-id": input((value, ctx) => {
     const trimmed = value.trim();
     if (/^[0-9a-f]{32}$/.test(trimmed)) return trimmed;
-    ctx.addIssue({
-      code: "custom",
-      message:
-        trimmed.length === 0
-          ? "Input account-id is empty and CLOUDFLARE_ACCOUNT_ID is not set. Pass your Cloudflare account id (32 lowercase hex characters, shown in the dashboard's URL and on the R2 overview page)."
-          : `Input account-id is ${quote(value)}, which is not a Cloudflare account id. Use the 32 lowercase hex characters of your account id.`,
-    });
-    return z.NEVER;
+    return reject(
+      ctx,
+      trimmed.length === 0
+        ? "Input account-id is empty and CLOUDFLARE_ACCOUNT_ID is not set. Pass your Cloudflare account id (32 lowercase hex characters, shown in the dashboard's URL and on the R2 overview page)."
+        : `Input account-id is ${quote(value)}, which is not a Cloudflare account id. Use the 32 lowercase hex characters of your account id.`,
+    );
   }),
-  bucket: z.string().transform((value, ctx) => {
+  bucket: input((value, ctx) => {
     const buckets = splitList(value);
-    if (buckets.length === 0) {
-      ctx.addIssue({
-        code: "custom",
-        message: "Input bucket is empty. Name the R2 bucket(s) to grant access to.",
-      });
-      return z.NEVER;
-    }
+    if (buckets.length === 0)
+      return reject(ctx, "Input bucket is empty. Name the R2 bucket(s) to grant access to.");
     for (const bucket of buckets) {
       if (!BUCKET_NAME.test(bucket)) {
-        ctx.addIssue({
-          code: "custom",
-          message: `Input bucket has ${quote(bucket)}, which is not a valid R2 bucket name. Use 3-63 characters of a-z, 0-9 and -, starting and ending with a letter or digit.`,
-        });
+        problem(
+          ctx,
+          `Input bucket has ${quote(bucket)}, which is not a valid R2 bucket name. Use 3-63 characters of a-z, 0-9 and -, starting and ending with a letter or digit.`,
+        );
       }
     }
     return buckets;
   }),
   permission: enumInput("permission", PERMISSIONS),
   mode: enumInput("mode", MODES),
-  prefixes: z.string().transform((value) => splitList(value)),
-  objects: z.string().transform((value) => splitList(value)),
-  ttl: z.string().transform((value, ctx) => {
+  prefixes: input((value) => splitList(value)),
+  objects: input((value) => splitList(value)),
+  ttl: input((value, ctx) => {
     const seconds = parseDuration(value);
     if (seconds !== undefined && seconds >= MIN_TTL_SECONDS && seconds <= MAX_TTL_SECONDS) return seconds;
-    ctx.addIssue({
-      code: "custom",
-      message: `Input ttl is ${quote(value)}, which is not a lifetime between 60 s and 7 d. Use seconds or a whole number with s, m, h or d, for example 900, 15m, 1h or 2d.`,
-    });
-    return z.NEVER;
+    return reject(
+      ctx,
+      `Input ttl is ${quote(value)}, which is not a lifetime between 60 s and 7 d. Use seconds or a whole number with s, m, h or d, for example 900, 15m, 1h or 2d.`,
+    );
   }),
   jurisdiction: enumInput("jurisdiction", JURISDICTIONS),
-  "parent-access-key-id": z.string().transform((value, ctx) => {
+  "parent-access-key-id": input((value, ctx) => {
     const trimmed = value.trim();
     if (trimmed === "") return undefined;
     if (/^[0-9a-f]{32}$/.test(trimmed)) return trimmed;
-    ctx.addIssue({
-      code: "custom",
-      message: `Input parent-access-key-id is ${quote(value)}, which is not an R2 access key id. Use the 32 lowercase hex characters of the parent API token's id.`,
-    });
-    return z.NEVER;
+    return reject(
+      ctx,
+      `Input parent-access-key-id is ${quote(value)}, which is not an R2 access key id. Use the 32 lowercase hex characters of the parent API token's id.`,
+    );
   }),
   "token-scope": enumInput("token-scope", TOKEN_SCOPES),
   "create-bucket": booleanInput("create-bucket"),
-  "location-hint": z.string().transform((value, ctx) => {
+  "location-hint": input((value, ctx) => {
     const trimmed = value.trim();
     if (trimmed === "") return undefined;
     if ((LOCATION_HINTS as readonly string[]).includes(trimmed)) return trimmed as LocationHint;
-    ctx.addIssue({
-      code: "custom",
-      message: `Input location-hint is ${quote(value)}, which is not supported. Use one of: ${oneOf(LOCATION_HINTS)}, or leave it empty.`,
-    });
-    return z.NEVER;
+    return reject(
+      ctx,
+      `Input location-hint is ${quote(value)}, which is not supported. Use one of: ${oneOf(LOCATION_HINTS)}, or leave it empty.`,
+    );
   }),
-  "wait-timeout": z.string().transform((value, ctx) => {
+  "wait-timeout": input((value, ctx) => {
     const seconds = parseDuration(value);
     if (seconds !== undefined && seconds <= MAX_WAIT_TIMEOUT_SECONDS) return seconds;
-    ctx.addIssue({
-      code: "custom",
-      message: `Input wait-timeout is ${quote(value)}, which is not a number of seconds between 0 and ${MAX_WAIT_TIMEOUT_SECONDS}. Use for example 60, or 0 to skip the wait.`,
-    });
-    return z.NEVER;
+    return reject(
+      ctx,
+      `Input wait-timeout is ${quote(value)}, which is not a number of seconds between 0 and ${MAX_WAIT_TIMEOUT_SECONDS}. Use for example 60, or 0 to skip the wait.`,
+    );
   }),
   "export-env": booleanInput("export-env"),
   revoke: booleanInput("revoke"),
-  "token-name": z.string().transform((value, ctx) => {
+  "token-name": input((value, ctx) => {
     const trimmed = value.trim();
     if (trimmed === "") return undefined;
     if (trimmed.length <= MAX_TOKEN_NAME_LENGTH && !/\p{Cc}/u.test(trimmed)) return trimmed;
-    ctx.addIssue({
-      code: "custom",
-      message: `Input token-name is ${quote(value)}, which is too long or has control characters. Use at most ${MAX_TOKEN_NAME_LENGTH} printable characters on one line (a space and an 8-character mint id are appended).`,
-    });
-    return z.NEVER;
+    return reject(
+      ctx,
+      `Input token-name is ${quote(value)}, which is too long or has control characters. Use at most ${MAX_TOKEN_NAME_LENGTH} printable characters on one line (a space and an 8-character mint id are appended).`,
+    );
   }),
-  "api-url": z.string().transform(checkUrl("api-url", DEFAULT_API_URL)),
-  "vending-url": z
-    .string()
-    .transform((value, ctx) =>
-      value.trim() === ""
-        ? undefined
-        : checkUrl("vending-url", "https://r2-vending.example.workers.dev")(value, ctx),
-    ),
-  audience: z.string().transform((value) => (value.trim() === "" ? undefined : value.trim())),
-  "s3-endpoint": z.string().transform((value, ctx) => {
+  "api-url": input(checkUrl("api-url", DEFAULT_API_URL)),
+  "vending-url": input((value, ctx) =>
+    value.trim() === ""
+      ? undefined
+      : checkUrl("vending-url", "https://r2-vending.example.workers.dev")(value, ctx),
+  ),
+  audience: input((value) => (value.trim() === "" ? undefined : value.trim())),
+  "s3-endpoint": input((value, ctx) => {
     // Empty means derived from account-id and jurisdiction after parsing.
     if (value.trim() === "") return undefined;
     return checkUrl("s3-endpoint", "https://<account-id>.r2.cloudflarestorage.com")(value, ctx);
@@ -452,7 +448,7 @@ export function parseConfig(raw: RawInputs, env: ConfigEnv = {}): Config {
   }
 
   const schema = keyless
-    ? rawSchema.extend({ "api-token": z.string(), "account-id": z.string() })
+    ? z.extend(rawSchema, { "api-token": z.string(), "account-id": z.string() })
     : rawSchema;
   const parsed = schema.safeParse(withDefaults);
   if (!parsed.success) {

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import { CloudflareClient, type HttpDeps } from "./cloudflare/client.js";
 import { tokensPath } from "./cloudflare/tokens.js";
 import { type ConfigEnv, TOKEN_SCOPES } from "./config.js";
@@ -8,17 +8,17 @@ import { revokeKeyless } from "./keyless.js";
 import { revokeChild } from "./mint.js";
 import { appendSummary } from "./report.js";
 
-const tokenId = z.string().regex(/^[0-9a-f]{32}$/);
+const tokenId = z.string().check(z.regex(/^[0-9a-f]{32}$/));
 const common = { tokenId, expiresAt: z.string(), revoke: z.enum(["true", "false"]) };
 
 /** What main saved, per way of minting: identifiers only, validated before anything is called. */
 const directState = z.object({
   ...common,
   scope: z.enum(TOKEN_SCOPES),
-  accountId: z.string().regex(/^[0-9a-f]{32}$/),
+  accountId: z.string().check(z.regex(/^[0-9a-f]{32}$/)),
   apiUrl: z.url(),
 });
-const keylessState = z.object({ ...common, vendingUrl: z.url(), audience: z.string().min(1) });
+const keylessState = z.object({ ...common, vendingUrl: z.url(), audience: z.string().check(z.minLength(1)) });
 
 export interface PostDeps extends HttpDeps {
   env: ConfigEnv;

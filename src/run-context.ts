@@ -1,12 +1,12 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { RunContext } from "./naming.js";
 
 // Read straight from the runner's variables: @actions/github's context would add octokit to the bundle for four strings.
 const runnerEnv = z.object({
-  GITHUB_REPOSITORY: z.string().min(1),
-  GITHUB_RUN_ID: z.string().min(1),
-  GITHUB_RUN_ATTEMPT: z.string().min(1).default("1"),
-  GITHUB_JOB: z.string().default(""),
+  GITHUB_REPOSITORY: z.string().check(z.minLength(1)),
+  GITHUB_RUN_ID: z.string().check(z.minLength(1)),
+  GITHUB_RUN_ATTEMPT: z._default(z.string().check(z.minLength(1)), "1"),
+  GITHUB_JOB: z._default(z.string(), ""),
 });
 
 /** The workflow run that mints, or undefined outside GitHub Actions. */

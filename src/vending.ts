@@ -1,32 +1,33 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { HttpDeps } from "./cloudflare/client.js";
 import { DEFAULT_RETRY_POLICY, parseRetryAfter, type RetryPolicy, withRetries } from "./cloudflare/retry.js";
 import { ActionError } from "./errors.js";
+import "./zod-locale.js";
 
 /**
  * The client of the keyless credential-vending Worker (worker/): it mints and revokes with the
  * account token it holds, for callers that prove who they are with a GitHub OIDC token.
  */
 
+const nonEmpty = z.string().check(z.minLength(1));
+
 /** The Worker answers with the action's own output names, so they are published unchanged. */
-export const vendedSchema = z
-  .object({
-    mode: z.enum(["token", "hybrid"]),
-    "access-key-id": z.string().min(1),
-    "secret-access-key": z.string().min(1),
-    "session-token": z.string(),
-    endpoint: z.string().min(1),
-    region: z.string().min(1),
-    bucket: z.string().min(1),
-    "expires-at": z.string().min(1),
-    "token-id": z.string().regex(/^[0-9a-f]{32}$/),
-  })
-  .loose();
+export const vendedSchema = z.looseObject({
+  mode: z.enum(["token", "hybrid"]),
+  "access-key-id": nonEmpty,
+  "secret-access-key": nonEmpty,
+  "session-token": z.string(),
+  endpoint: nonEmpty,
+  region: nonEmpty,
+  bucket: nonEmpty,
+  "expires-at": nonEmpty,
+  "token-id": z.string().check(z.regex(/^[0-9a-f]{32}$/)),
+});
 export type Vended = z.infer<typeof vendedSchema>;
 
-const revokedSchema = z.object({ revoked: z.boolean(), reason: z.string().optional() }).loose();
+const revokedSchema = z.looseObject({ revoked: z.boolean(), reason: z.optional(z.string()) });
 const errorSchema = z.object({
-  error: z.object({ status: z.number().optional(), code: z.string(), message: z.string() }),
+  error: z.object({ status: z.optional(z.number()), code: z.string(), message: z.string() }),
 });
 
 /** The minting inputs the Worker accepts, named as the action's inputs. */
@@ -68,7 +69,7 @@ async function call<T>(
   url: string,
   idToken: string,
   body: unknown,
-  schema: z.ZodType<T>,
+  schema: z.core.$ZodType<T>,
   policy: RetryPolicy,
   retryNetworkErrors: boolean,
 ): Promise<T> {
@@ -124,7 +125,7 @@ async function call<T>(
         ...(parsed.success && HINTS[parsed.data.error.code] ? { hint: HINTS[parsed.data.error.code] } : {}),
       });
     }
-    const parsed = schema.safeParse(json);
+    const parsed = z.safeParse(schema, json);
     if (!parsed.success) {
       throw new VendingError(
         `Vending Worker ${url} answered with an unexpected shape (${parsed.error.issues[0]?.message}).`,

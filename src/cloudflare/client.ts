@@ -1,5 +1,6 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import { ActionError } from "../errors.js";
+import "../zod-locale.js";
 import { hintFor } from "./hints.js";
 import { DEFAULT_RETRY_POLICY, parseRetryAfter, type RetryPolicy, withRetries } from "./retry.js";
 
@@ -11,18 +12,16 @@ export interface HttpDeps {
   random: () => number;
 }
 
-export const cloudflareMessage = z.object({ code: z.number(), message: z.string() }).loose();
+export const cloudflareMessage = z.looseObject({ code: z.number(), message: z.string() });
 
 /** Cloudflare's v4 envelope. IAM endpoints send message objects, R2 endpoints plain strings. */
-const envelope = z
-  .object({
-    success: z.boolean(),
-    errors: z.array(cloudflareMessage).default([]),
-    messages: z.array(z.union([cloudflareMessage, z.string()])).default([]),
-    result: z.unknown(),
-    result_info: z.unknown().optional(),
-  })
-  .loose();
+const envelope = z.looseObject({
+  success: z.boolean(),
+  errors: z._default(z.array(cloudflareMessage), []),
+  messages: z._default(z.array(z.union([cloudflareMessage, z.string()])), []),
+  result: z.unknown(),
+  result_info: z.optional(z.unknown()),
+});
 
 export interface CloudflareErrorDetails {
   method: string;
@@ -73,7 +72,7 @@ export interface RequestOptions<T> {
   method: "GET" | "POST" | "PUT" | "DELETE";
   path: string;
   token: string;
-  result: z.ZodType<T>;
+  result: z.core.$ZodType<T>;
   body?: unknown;
   headers?: Record<string, string>;
   query?: Record<string, string | number | boolean | undefined>;
@@ -248,7 +247,7 @@ export class CloudflareClient {
         ),
       );
     }
-    const result = options.result.safeParse(body.result);
+    const result = z.safeParse(options.result, body.result);
     if (!result.success) {
       throw new CloudflareError(
         `the result does not have the expected shape (${result.error.issues

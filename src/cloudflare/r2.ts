@@ -1,15 +1,15 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { Jurisdiction, LocationHint, Permission } from "../config.js";
 import type { CloudflareClient } from "./client.js";
 
-const tempCredentialsSchema = z
-  .object({
-    // Typed optional in Cloudflare's schema and SDK: insist on all three.
-    accessKeyId: z.string().min(1),
-    secretAccessKey: z.string().min(1),
-    sessionToken: z.string().min(1),
-  })
-  .loose();
+const nonEmpty = z.string().check(z.minLength(1));
+
+const tempCredentialsSchema = z.looseObject({
+  // Typed optional in Cloudflare's schema and SDK: insist on all three.
+  accessKeyId: nonEmpty,
+  secretAccessKey: nonEmpty,
+  sessionToken: nonEmpty,
+});
 export type TempCredentials = z.infer<typeof tempCredentialsSchema>;
 
 export interface TempCredentialsRequest {
@@ -38,9 +38,11 @@ export function createTempCredentials(
   });
 }
 
-const bucketSchema = z
-  .object({ name: z.string(), location: z.string().optional(), jurisdiction: z.string().optional() })
-  .loose();
+const bucketSchema = z.looseObject({
+  name: z.string(),
+  location: z.optional(z.string()),
+  jurisdiction: z.optional(z.string()),
+});
 export type Bucket = z.infer<typeof bucketSchema>;
 
 export interface BucketTarget {

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { TokenScope } from "../config.js";
 import type { CloudflareClient, CloudflareError } from "./client.js";
 
@@ -7,52 +7,50 @@ export function tokensPath(scope: TokenScope, accountId: string): string {
   return scope === "account" ? `/accounts/${accountId}/tokens` : "/user/tokens";
 }
 
-const id32 = z.string().min(1);
+const id32 = z.string().check(z.minLength(1));
 
-export const policySchema = z
-  .object({
-    id: z.string().optional(),
-    effect: z.enum(["allow", "deny"]),
-    permission_groups: z.array(z.object({ id: z.string() }).loose()),
-    resources: z.record(z.string(), z.union([z.string(), z.record(z.string(), z.string())])),
-  })
-  .loose();
+export const policySchema = z.looseObject({
+  id: z.optional(z.string()),
+  effect: z.enum(["allow", "deny"]),
+  permission_groups: z.array(z.looseObject({ id: z.string() })),
+  resources: z.record(z.string(), z.union([z.string(), z.record(z.string(), z.string())])),
+});
 export type Policy = z.infer<typeof policySchema>;
 
-export const tokenSchema = z
-  .object({
-    id: id32,
-    name: z.string(),
-    status: z.string().optional(),
-    issued_on: z.string().optional(),
-    modified_on: z.string().optional(),
-    not_before: z.string().nullish(),
-    expires_on: z.string().nullish(),
-    policies: z.array(policySchema).default([]),
-    condition: z.unknown().optional(),
-  })
-  .loose();
+export const tokenSchema = z.looseObject({
+  id: id32,
+  name: z.string(),
+  status: z.optional(z.string()),
+  issued_on: z.optional(z.string()),
+  modified_on: z.optional(z.string()),
+  not_before: z.nullish(z.string()),
+  expires_on: z.nullish(z.string()),
+  policies: z._default(z.array(policySchema), []),
+  condition: z.optional(z.unknown()),
+});
 export type Token = z.infer<typeof tokenSchema>;
 
 /** Only the create (and roll) answer carries the secret `value`. */
-export const createdTokenSchema = tokenSchema.extend({ value: z.string().min(1) });
+export const createdTokenSchema = z.extend(tokenSchema, { value: z.string().check(z.minLength(1)) });
 export type CreatedToken = z.infer<typeof createdTokenSchema>;
 
-const verifySchema = z
-  .object({ id: id32, status: z.string().optional(), expires_on: z.string().nullish() })
-  .loose();
-const deletedSchema = z.object({ id: z.string() }).loose().nullable();
-const permissionGroupSchema = z
-  .object({ id: z.string(), name: z.string(), scopes: z.array(z.string()).default([]) })
-  .loose();
-const listInfoSchema = z
-  .object({
-    page: z.number(),
-    per_page: z.number(),
-    total_count: z.number().optional(),
-    count: z.number().optional(),
-  })
-  .loose();
+const verifySchema = z.looseObject({
+  id: id32,
+  status: z.optional(z.string()),
+  expires_on: z.nullish(z.string()),
+});
+const deletedSchema = z.nullable(z.looseObject({ id: z.string() }));
+const permissionGroupSchema = z.looseObject({
+  id: z.string(),
+  name: z.string(),
+  scopes: z._default(z.array(z.string()), []),
+});
+const listInfoSchema = z.looseObject({
+  page: z.number(),
+  per_page: z.number(),
+  total_count: z.optional(z.number()),
+  count: z.optional(z.number()),
+});
 
 export interface NewToken {
   name: string;
