@@ -12,12 +12,19 @@ function origin(): string {
   }
 }
 
-process.exitCode = await runCli(process.argv.slice(2), {
-  ...(await nodeHttpDeps(process.env)),
-  env: process.env,
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-  stderrIsTTY: process.stderr.isTTY === true,
-  run: runContextFromEnv(process.env),
-  origin: origin(),
-});
+// No top-level await: see main.ts.
+void nodeHttpDeps(process.env)
+  .then((http) =>
+    runCli(process.argv.slice(2), {
+      ...http,
+      env: process.env,
+      stdout: (text) => process.stdout.write(text),
+      stderr: (text) => process.stderr.write(text),
+      stderrIsTTY: process.stderr.isTTY === true,
+      run: runContextFromEnv(process.env),
+      origin: origin(),
+    }),
+  )
+  .then((code) => {
+    process.exitCode = code;
+  });
