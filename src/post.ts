@@ -1,8 +1,10 @@
 import { actionsIO } from "./actions-io.js";
+import { describeError } from "./errors.js";
 import { nodeHttpDeps } from "./node-deps.js";
 import { runPost } from "./revoke.js";
 
 // No top-level await, and undici's fetch: see main.ts.
-void nodeHttpDeps(process.env, { undiciFetch: true }).then((http) =>
-  runPost(actionsIO, { ...http, env: process.env }),
-);
+// The post step never fails the job: even a bug ends as a warning.
+void nodeHttpDeps(process.env, { undiciFetch: true })
+  .then((http) => runPost(actionsIO, { ...http, env: process.env }))
+  .catch((error: unknown) => actionsIO.warning(`The post step failed: ${describeError(error)}`));
