@@ -198,34 +198,23 @@ export class CloudflareClient {
         ? parseRetryAfter(response.headers.get("retry-after"), this.deps.now())
         : undefined;
 
+    // An answer we cannot read may still have been acted on (a 2xx, or a 5xx half-way).
+    const unreadable = {
+      ...base,
+      status,
+      cfRay,
+      ambiguous: method !== "GET" && (status < 400 || serverError),
+      retryable: retryable || status < 400,
+      retryAfterMs,
+    };
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch {
-      throw new CloudflareError(
-        "the answer is not valid JSON",
-        {
-          ...base,
-          status,
-          cfRay,
-          ambiguous: method !== "GET" && (status < 400 || serverError),
-          retryable: retryable || status < 400,
-          retryAfterMs,
-        },
-        hintFor(status, []),
-      );
+      throw new CloudflareError("the answer is not valid JSON", unreadable, hintFor(status, []));
     }
     const parsed = envelope.safeParse(json);
-    if (!parsed.success) {
-      throw new CloudflareError("the answer is not a Cloudflare API envelope", {
-        ...base,
-        status,
-        cfRay,
-        ambiguous: method !== "GET" && (status < 400 || serverError),
-        retryable: retryable || status < 400,
-        retryAfterMs,
-      });
-    }
+    if (!parsed.success) throw new CloudflareError("the answer is not a Cloudflare API envelope", unreadable);
     const body = parsed.data;
     if (status < 200 || status >= 300 || !body.success) {
       const errors = body.errors.map((e) => ({ code: e.code, message: e.message }));
