@@ -14,6 +14,7 @@ import {
   liveChildIds,
   startQuietEmulator,
 } from "../helpers/emulator.js";
+import { reportedWaitMs } from "../helpers/readiness.js";
 import { describeStep, errorLines, runMain, runPost, warningLines } from "../helpers/runner.js";
 import { putText, s3ClientFromOutputs } from "../helpers/s3.js";
 
@@ -21,16 +22,6 @@ const PROPAGATION_MS = 3_000;
 
 let emulator: Emulator;
 let minter: SeededToken;
-
-/** The wait main reports ("accepted the credentials after 3012 ms"), in ms. */
-function reportedWaitMs(stdout: string): number | undefined {
-  for (const line of stdout.split("\n")) {
-    if (line.startsWith("::") || !/accept|ready|wait/i.test(line)) continue;
-    const match = /(\d+(?:\.\d+)?)\s*(ms|s)\b/.exec(line);
-    if (match) return Number(match[1]) * (match[2] === "ms" ? 1 : 1000);
-  }
-  return undefined;
-}
 
 beforeAll(async () => {
   emulator = await startQuietEmulator();

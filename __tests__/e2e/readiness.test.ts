@@ -12,26 +12,12 @@ import {
   liveChildIds,
   startQuietEmulator,
 } from "../helpers/emulator.js";
+import { reportedWaitMs } from "../helpers/readiness.js";
 import { describeStep, errorLines, runMain, runPost, warningLines } from "../helpers/runner.js";
 import { putText, s3ClientFromOutputs } from "../helpers/s3.js";
 
 let emulator: Emulator;
 let minter: SeededToken;
-
-/**
- * The wait the step reports ("accepted the credentials after 2910 ms", "waited 2.9 s"), in ms: the
- * last line about waiting or readiness that carries a duration and is not a "not yet" progress line.
- */
-function reportedWaitMs(stdout: string): number | undefined {
-  let found: number | undefined;
-  for (const line of stdout.split("\n")) {
-    if (!/wait|ready|accept|propagat/i.test(line) || /not|yet/i.test(line) || line.startsWith("::add-mask::"))
-      continue;
-    const match = /(\d+(?:\.\d+)?)\s*(ms|s|sec|secs|seconds?)\b/i.exec(line);
-    if (match) found = Number(match[1]) * (match[2]?.toLowerCase() === "ms" ? 1 : 1000);
-  }
-  return found;
-}
 
 beforeAll(async () => {
   emulator = await startQuietEmulator();
