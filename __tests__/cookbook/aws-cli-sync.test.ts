@@ -36,9 +36,10 @@ afterAll(async () => {
   if (workRoot) fs.rmSync(workRoot, { recursive: true, force: true });
 });
 
-test("aws s3 sync uploads dist/ under builds/<sha>/ and is refused after the post step", async () => {
+test("aws s3 sync uploads dist/ under builds/<sha>/ and is refused after the post step", async (ctx) => {
   const sha = "0123456789abcdef0123456789abcdef01234567";
   const [job] = await runRecipe("aws-cli-sync", {
+    ctx,
     emulator,
     minter,
     clients: ["aws"],

@@ -33,11 +33,12 @@ afterAll(async () => {
   if (workRoot) fs.rmSync(workRoot, { recursive: true, force: true });
 });
 
-test("upload.py puts the data set under daily/<date>/ and is refused once the post step revoked the token", async () => {
+test("upload.py puts the data set under daily/<date>/ and is refused once the post step revoked the token", async (ctx) => {
   const [job] = await runRecipe("boto3", {
+    ctx,
     emulator,
     minter,
-    clients: ["python3-boto3"],
+    clients: ["boto3"],
     workRoot,
     files: { "scripts/upload.py": "docs/examples/upload.py" },
     stubs: {
@@ -69,8 +70,8 @@ test("upload.py puts the data set under daily/<date>/ and is refused once the po
   );
 });
 
-test("upload.py exits 2 with its usage line on bad arguments, before touching S3", async () => {
-  await requireClients(["python3-boto3"]);
+test("upload.py exits 2 with its usage line on bad arguments, before touching S3", async (ctx) => {
+  requireClients(ctx, ["boto3"]);
   const script = path.join(repoRoot, "docs/examples/upload.py");
   const run = (...args: string[]) =>
     spawnWithTimeout("/usr/bin/python3", [script, ...args], {

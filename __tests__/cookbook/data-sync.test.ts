@@ -34,15 +34,16 @@ afterAll(async () => {
   if (workRoot) fs.rmSync(workRoot, { recursive: true, force: true });
 });
 
-test("each pipeline writes under its own prefix and is refused under another's and at the bucket root", async () => {
+test("each pipeline writes under its own prefix and is refused under another's and at the bucket root", async (ctx) => {
   for (const pipeline of PIPELINES) emulator.putObject("data-lake", earlier(pipeline), "kept\n");
   emulator.resetCalls();
   const refusals: Record<string, string[]> = {};
 
   const jobs = await runRecipe("data-sync", {
+    ctx,
     emulator,
     minter,
-    clients: ["python3-boto3"],
+    clients: ["boto3"],
     workRoot,
     files: { "scripts/upload.py": "docs/examples/upload.py" },
     stubs: { "Install boto3": () => {} },

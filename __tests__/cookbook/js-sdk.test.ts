@@ -31,10 +31,11 @@ afterAll(async () => {
   if (workRoot) fs.rmSync(workRoot, { recursive: true, force: true });
 });
 
-test("upload.mjs writes releases/latest.json with temporary credentials and nothing else", async () => {
+test("upload.mjs writes releases/latest.json with temporary credentials and nothing else", async (ctx) => {
   const sha = "89abcdef0123456789abcdef0123456789abcdef";
   emulator.putObject("downloads", "releases/v1.3.0.json", '{"version":"v1.3.0"}\n');
   const [job] = await runRecipe("js-sdk", {
+    ctx,
     emulator,
     minter,
     clients: ["node-aws-sdk"],

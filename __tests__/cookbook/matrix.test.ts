@@ -32,9 +32,10 @@ afterAll(async () => {
   if (workRoot) fs.rmSync(workRoot, { recursive: true, force: true });
 });
 
-test("three concurrent jobs mint three child tokens, upload their own archive and leave no token behind", async () => {
+test("three concurrent jobs mint three child tokens, upload their own archive and leave no token behind", async (ctx) => {
   emulator.resetCalls();
   const jobs = await runRecipe("matrix", {
+    ctx,
     emulator,
     minter,
     clients: ["aws"],

@@ -36,11 +36,12 @@ afterAll(async () => {
   if (workRoot) fs.rmSync(workRoot, { recursive: true, force: true });
 });
 
-test("rclone sync publishes public/ under www/, deletes what public/ no longer has, keeps the rest", async () => {
+test("rclone sync publishes public/ under www/, deletes what public/ no longer has, keeps the rest", async (ctx) => {
   emulator.putObject("site-assets", "www/old-page.html", "<p>gone</p>\n");
   emulator.putObject("site-assets", "downloads/keep.zip", "not part of the site\n");
 
   const [job] = await runRecipe("rclone", {
+    ctx,
     emulator,
     minter,
     clients: ["rclone"],

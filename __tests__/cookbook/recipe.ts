@@ -14,7 +14,7 @@
  *   matrix, steps and env;
  * - the clients a recipe names are the real ones: Debian's `/usr/bin/aws` (AWS CLI 2.9),
  *   `rclone`, `/usr/bin/python3` with python3-boto3, and Node with `@aws-sdk/client-s3`. A missing
- *   client fails the test with the command that installs it; nothing is skipped;
+ *   Debian client skips the test with the command that installs it (fails it under CI);
  * - steps that only prepare a GitHub runner (`actions/checkout`, `actions/setup-*`) are skipped, and
  *   steps the test must replace (the project's own build, installing a client the machine already
  *   has) are replaced by name through `stubs`; any other unknown step fails the test;
@@ -25,8 +25,10 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import type { TestContext } from "vitest";
 import { parse as parseYaml } from "yaml";
 import type { SeededToken } from "../../emulator/types.js";
+import { type ClientName, needClients, requireClient } from "../helpers/clients.js";
 import type { Emulator } from "../helpers/emulator.js";
 import {
   describeStep,
@@ -66,57 +68,31 @@ export function recipeYaml(id: string): string {
 
 // --- clients --------------------------------------------------------------------------------------
 
-export type Client = "aws" | "rclone" | "python3-boto3" | "node-aws-sdk";
-
-const AWS_CLI = "/usr/bin/aws";
-const PYTHON = "/usr/bin/python3";
-
-function which(command: string): string | undefined {
-  for (const dir of ["/usr/bin", "/bin", "/usr/local/bin"]) {
-    const candidate = path.join(dir, command);
-    if (fs.existsSync(candidate)) return candidate;
-  }
-  return undefined;
-}
+/** A real client a recipe's steps call: a Debian one, or the AWS SDK for JavaScript from node_modules. */
+export type Client = ClientName | "node-aws-sdk";
 
 /**
- * Fails (never skips) when a client the recipe names is missing, saying how to install it. Returns
- * the binaries to put first on the steps' PATH.
+ * Skips the test (fails it under CI) when a Debian client the recipe names is missing; returns the
+ * binaries to put first on the steps' PATH.
  */
-export async function requireClients(clients: Client[]): Promise<Record<string, string>> {
+export function requireClients(ctx: Pick<TestContext, "skip">, clients: Client[]): Record<string, string> {
+  const debian = clients.filter((client): client is ClientName => client !== "node-aws-sdk");
+  needClients(ctx, ...debian);
   const bin: Record<string, string> = { node: process.execPath };
-  for (const client of clients) {
-    if (client === "aws") {
-      if (!fs.existsSync(AWS_CLI)) {
-        throw new Error(
-          `${AWS_CLI} is missing: install Debian's AWS CLI v2 with \`apt-get install -y awscli\` (.ci/run does this in CI)`,
-        );
-      }
-      bin.aws = AWS_CLI;
-    } else if (client === "rclone") {
-      const rclone = which("rclone");
-      if (!rclone) {
-        throw new Error(
-          "rclone is missing: install it with `apt-get install -y rclone` (.ci/run does this in CI)",
-        );
-      }
-      bin.rclone = rclone;
-    } else if (client === "python3-boto3") {
-      const check = fs.existsSync(PYTHON)
-        ? await spawnWithTimeout(PYTHON, ["-c", "import boto3"], { env: { PATH: "/usr/bin:/bin" } })
-        : undefined;
-      if (check?.exitCode !== 0) {
-        throw new Error(
-          `boto3 is missing for ${PYTHON}: install it with \`apt-get install -y python3-boto3\` (.ci/run does this in CI)${check ? `\n${check.stderr}` : ""}`,
-        );
-      }
-      bin.python3 = PYTHON;
-      bin.python = PYTHON;
-    } else if (client === "node-aws-sdk") {
-      if (!fs.existsSync(path.join(repoRoot, "node_modules/@aws-sdk/client-s3/package.json"))) {
-        throw new Error("@aws-sdk/client-s3 is missing from node_modules: run `npm ci`");
-      }
+  for (const client of debian) {
+    const found = requireClient(client);
+    if (client === "boto3") {
+      bin.python3 = found;
+      bin.python = found;
+    } else {
+      bin[client] = found;
     }
+  }
+  if (
+    clients.includes("node-aws-sdk") &&
+    !fs.existsSync(path.join(repoRoot, "node_modules/@aws-sdk/client-s3/package.json"))
+  ) {
+    throw new Error("@aws-sdk/client-s3 is missing from node_modules: run `npm ci`");
   }
   return bin;
 }
@@ -229,6 +205,8 @@ export interface RecipeOptions {
   emulator: Emulator;
   /** The token in `secrets.CLOUDFLARE_API_TOKEN`. */
   minter: SeededToken;
+  /** The test's context: a recipe whose clients are missing is skipped (fails under CI). */
+  ctx: Pick<TestContext, "skip">;
   /** The real clients the recipe's steps call. */
   clients: Client[];
   /** Directory for the jobs' workspaces (removed by the caller). */
@@ -430,7 +408,7 @@ async function runJob(
  * combination (in matrix order).
  */
 export async function runRecipe(id: string, options: RecipeOptions): Promise<JobRun[]> {
-  const bin = await requireClients(options.clients);
+  const bin = requireClients(options.ctx, options.clients);
   const workflow = parseYaml(recipeYaml(id)) as Workflow;
   const jobs = Object.values(workflow.jobs ?? {});
   if (jobs.length !== 1) throw new Error(`recipe ${id}: expected one job, found ${jobs.length}`);

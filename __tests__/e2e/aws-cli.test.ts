@@ -6,6 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import type { SeededToken } from "../../emulator/types.js";
+import { needClients } from "../helpers/clients.js";
 import {
   bucketName,
   deleteLeftoverChildTokens,
@@ -15,7 +16,7 @@ import {
   startQuietEmulator,
 } from "../helpers/emulator.js";
 import { describeStep, runMain, runPost, type StepResult } from "../helpers/runner.js";
-import { requireAwsCli, runAwsCli, type S3Credentials } from "../helpers/s3.js";
+import { runAwsCli, type S3Credentials } from "../helpers/s3.js";
 import type { SpawnResult } from "../helpers/spawn.js";
 
 let emulator: Emulator;
@@ -41,7 +42,6 @@ function describeCli(result: SpawnResult): string {
 }
 
 beforeAll(async () => {
-  requireAwsCli();
   emulator = await startQuietEmulator();
   minter = await emulator.seedToken({ scope: "account", preset: "minter" });
   workdir = fs.mkdtempSync(path.join(os.tmpdir(), "r2e-awscli-"));
@@ -52,7 +52,8 @@ afterAll(async () => {
   if (workdir) fs.rmSync(workdir, { recursive: true, force: true });
 });
 
-beforeEach(() => {
+beforeEach((ctx) => {
+  needClients(ctx, "aws");
   emulator.resetCalls();
 });
 

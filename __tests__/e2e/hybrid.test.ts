@@ -15,6 +15,7 @@ import {
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { PERMISSION_GROUPS } from "../../emulator/index.js";
 import type { SeededToken } from "../../emulator/types.js";
+import { needClients } from "../helpers/clients.js";
 import {
   bucketName,
   bucketResource,
@@ -42,7 +43,6 @@ import {
 import {
   getText,
   putText,
-  requireAwsCli,
   runAwsCli,
   type S3Credentials,
   type S3Outcome,
@@ -120,7 +120,6 @@ async function expectRefused(outcome: Promise<S3Outcome>, label: string): Promis
 }
 
 beforeAll(async () => {
-  requireAwsCli();
   emulator = await startQuietEmulator();
   minter = await emulator.seedToken({ scope: "account", preset: "minter" });
   workdir = fs.mkdtempSync(path.join(os.tmpdir(), "r2e-hybrid-"));
@@ -147,7 +146,8 @@ afterEach(async () => {
 });
 
 describe("prefix-scoped uploads", () => {
-  test("the child mints credentials for the prefixes only; post deletes the child and kills them", async () => {
+  test("the child mints credentials for the prefixes only; post deletes the child and kills them", async (ctx) => {
+    needClients(ctx, "aws");
     const bucket = bucketName("sync");
     await emulator.createBucket(bucket);
     await emulator.putObject(bucket, "pipelines/nightly/2026-11-27.parquet", "yesterday");
@@ -352,7 +352,8 @@ describe("objects narrowing", () => {
 });
 
 describe("admin-read-write on one bucket", () => {
-  test("the child holds R2 Storage Write on the account; the exported credentials reach one bucket", async () => {
+  test("the child holds R2 Storage Write on the account; the exported credentials reach one bucket", async (ctx) => {
+    needClients(ctx, "aws");
     const bucket = bucketName("adm");
     const other = bucketName("admother");
     await emulator.createBucket(bucket);

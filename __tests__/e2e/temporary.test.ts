@@ -8,6 +8,7 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { parse as parseYaml } from "yaml";
 import type { SeededToken } from "../../emulator/types.js";
+import { needClients } from "../helpers/clients.js";
 import {
   bucketName,
   callSequence,
@@ -28,14 +29,7 @@ import {
   type StepResult,
   warningLines,
 } from "../helpers/runner.js";
-import {
-  getText,
-  putText,
-  requireAwsCli,
-  runAwsCli,
-  type S3Credentials,
-  s3ClientFromOutputs,
-} from "../helpers/s3.js";
+import { getText, putText, runAwsCli, type S3Credentials, s3ClientFromOutputs } from "../helpers/s3.js";
 import { secretScan } from "../helpers/secret-scan.js";
 import type { SpawnResult } from "../helpers/spawn.js";
 
@@ -79,7 +73,6 @@ function tempBody(): unknown {
 }
 
 beforeAll(async () => {
-  requireAwsCli();
   emulator = await startQuietEmulator();
   minter = await emulator.seedToken({ scope: "account", preset: "minter" });
   userMinter = await emulator.seedToken({ scope: "user", preset: "user-minter" });
@@ -106,7 +99,8 @@ afterEach(async () => {
 });
 
 describe("temporary mode with the input token as parent", () => {
-  test("verifies the token, mints from its own id, exports a session token and cannot revoke", async () => {
+  test("verifies the token, mints from its own id, exports a session token and cannot revoke", async (ctx) => {
+    needClients(ctx, "aws");
     const bucket = bucketName("tmp");
     const other = bucketName("tmpother");
     await emulator.createBucket(bucket);

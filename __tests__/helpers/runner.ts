@@ -8,18 +8,11 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
+import { distDir, repoRoot } from "./paths.js";
 import { type SpawnResult, spawnWithTimeout } from "./spawn.js";
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-/**
- * The bundles under test. R2E_E2E_DIST points the suite at another build (e.g. a deliberately broken
- * copy of dist/ when checking that the tests catch a regression).
- */
-const distDir = process.env.R2E_E2E_DIST
-  ? path.resolve(process.env.R2E_E2E_DIST)
-  : path.join(repoRoot, "dist");
+export { repoRoot };
 export const mainScript = path.join(distDir, "main/index.js");
 export const postScript = path.join(distDir, "post/index.js");
 const traceFileWritesModule = path.join(repoRoot, "__tests__/helpers/trace-file-writes.mjs");

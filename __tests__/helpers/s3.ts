@@ -12,6 +12,7 @@ import {
   S3Client,
   S3ServiceException,
 } from "@aws-sdk/client-s3";
+import { requireClient } from "./clients.js";
 import { type SpawnResult, spawnWithTimeout } from "./spawn.js";
 
 export interface S3Credentials {
@@ -88,17 +89,6 @@ export function listKeys(client: S3Client, bucket: string): Promise<S3Outcome> {
   });
 }
 
-export const awsCliPath = "/usr/bin/aws";
-
-/** Fails (never skips) when Debian's AWS CLI is not installed. */
-export function requireAwsCli(): void {
-  if (!fs.existsSync(awsCliPath)) {
-    throw new Error(
-      `${awsCliPath} is missing: install Debian's AWS CLI v2 with \`apt-get install -y awscli\` (.ci/run does this in CI)`,
-    );
-  }
-}
-
 /**
  * Runs `/usr/bin/aws --endpoint-url <endpoint> <args>` with the given credentials and nothing else:
  * a throw-away HOME and config (path-style addressing), no ~/.aws, no instance metadata lookups,
@@ -109,12 +99,12 @@ export async function runAwsCli(
   credentials: S3Credentials,
   options: { timeoutMs?: number; input?: string } = {},
 ): Promise<SpawnResult> {
-  requireAwsCli();
+  const aws = requireClient("aws");
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "r2e-aws-"));
   const config = path.join(home, "config");
   fs.writeFileSync(config, "[default]\ns3 =\n  addressing_style = path\n");
   try {
-    return await spawnWithTimeout(awsCliPath, ["--endpoint-url", credentials.endpoint, ...args], {
+    return await spawnWithTimeout(aws, ["--endpoint-url", credentials.endpoint, ...args], {
       env: {
         PATH: "/usr/bin:/bin",
         HOME: home,

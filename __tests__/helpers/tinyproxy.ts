@@ -9,18 +9,11 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { requireClient } from "./clients.js";
 
-const CANDIDATES = ["/usr/bin/tinyproxy", "/usr/sbin/tinyproxy"];
-
-/** Fails (never skips) when tinyproxy is not installed. */
+/** Fails loudly when tinyproxy is not installed (tests declare it with needClients first). */
 export function tinyproxyPath(): string {
-  const found = CANDIDATES.find((candidate) => fs.existsSync(candidate));
-  if (!found) {
-    throw new Error(
-      "tinyproxy is missing: install Debian's tinyproxy with `apt-get install -y tinyproxy` (.ci/run does this in CI)",
-    );
-  }
-  return found;
+  return requireClient("tinyproxy");
 }
 
 /** A loopback port nothing listens on (bound, then released). */
