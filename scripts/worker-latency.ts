@@ -10,8 +10,9 @@ import { type OidcIssuer, startOidcIssuer } from "../__tests__/helpers/oidc-issu
 import { startVendingWorker, workerBundle } from "../__tests__/helpers/vending-worker.js";
 import { startEmulator } from "../emulator/index.js";
 import { CloudflareClient } from "../src/cloudflare/client.js";
+import { revokeToken } from "../src/cloudflare/tokens.js";
 import { parseConfig, type RawInputs } from "../src/config.js";
-import { mint, revokeChild } from "../src/mint.js";
+import { mint } from "../src/mint.js";
 import { nodeHttpDeps } from "../src/node-deps.js";
 
 const { values } = parseArgs({
@@ -106,7 +107,10 @@ try {
       run: { repository, runId: "1", runAttempt: "1", job: "measure" },
     });
     const elapsed = performance.now() - started;
-    if (minted.child) await revokeChild(client, minted.child, minter.value);
+    if (minted.child) {
+      const target = { scope: minted.child.scope, accountId: minted.child.accountId, token: minter.value };
+      await revokeToken(client, target, minted.child.tokenId);
+    }
     return elapsed;
   };
 

@@ -1,7 +1,8 @@
 import type { HttpDeps } from "./cloudflare/client.js";
 import type { Config } from "./config.js";
 import { ActionError, describeError } from "./errors.js";
-import { type Minted, waitForReadiness } from "./mint.js";
+import type { Minted } from "./mint.js";
+import { readinessScope, waitForReadiness } from "./readiness.js";
 import { vendMint, vendRevoke } from "./vending.js";
 
 /** Seconds as the largest whole unit, so the Worker's refusals speak the units users write (1h, 15m). */
@@ -93,7 +94,7 @@ export async function mintKeyless(config: Config, deps: KeylessDeps): Promise<Mi
       secretAccessKey: vended["secret-access-key"],
       sessionToken: vended["session-token"],
     };
-    const readiness = await waitForReadiness(config, deps, credentials, endpoint);
+    const readiness = await waitForReadiness({ ...readinessScope(config), endpoint }, credentials, deps);
     return {
       mode: vended.mode,
       credentials,

@@ -11,9 +11,9 @@ import { createTempCredentials, type TempCredentials } from "./cloudflare/r2.js"
 import {
   type CreatedToken,
   createToken,
-  deleteToken,
   listTokens,
   type NewToken,
+  revokeToken,
   type TokenTarget,
   verifyToken,
 } from "./cloudflare/tokens.js";
@@ -21,7 +21,7 @@ import type { Config, TokenScope } from "./config.js";
 import { randomHex, sha256Hex, wholeSecondsIso } from "./derive.js";
 import { ActionError, describeError } from "./errors.js";
 import { childTokenName, type RunContext } from "./naming.js";
-import { type Readiness, type S3Credentials, waitUntilAccepted } from "./readiness.js";
+import { type Readiness, readinessScope, type S3Credentials, waitForReadiness } from "./readiness.js";
 
 export type MintMode = "token" | "hybrid" | "temporary";
 
@@ -120,39 +120,9 @@ async function createChildToken(
 async function deleteByName(config: Config, deps: MintDeps, name: string): Promise<void> {
   const tokens = await listTokens(deps.client, target(config));
   for (const token of tokens.filter((t) => t.name === name)) {
-    await revokeChild(
-      deps.client,
-      { tokenId: token.id, scope: config.tokenScope, accountId: config.accountId },
-      config.apiToken,
-    );
+    await revokeToken(deps.client, target(config), token.id);
     deps.log(`Deleted the orphaned child token ${token.id}.`);
   }
-}
-
-/** Deletes a child token; 404 means it is already gone. */
-export async function revokeChild(
-  client: CloudflareClient,
-  child: Pick<ChildToken, "tokenId" | "scope" | "accountId">,
-  apiToken: string,
-): Promise<"deleted" | "already-gone"> {
-  try {
-    await deleteToken(
-      client,
-      { scope: child.scope, accountId: child.accountId, token: apiToken },
-      child.tokenId,
-    );
-    return "deleted";
-  } catch (error) {
-    if (error instanceof CloudflareError && error.status === 404) return "already-gone";
-    throw error;
-  }
-}
-
-/** A key the minted scope allows: a random one in the bucket or under the first prefix, else the first object. */
-function probeKey(config: Config): string {
-  const random = `r2-ephemeral-readiness-${randomHex(8)}`;
-  if (config.prefixes[0] !== undefined) return `${config.prefixes[0]}${random}`;
-  return config.objects[0] ?? random;
 }
 
 /** Plain token mode exports the child's own S3 pair; narrowing or admin scope goes through temporary credentials. */
@@ -212,7 +182,7 @@ async function mintTemporary(config: Config, deps: MintDeps): Promise<Minted> {
   deps.log(
     `Minted temporary credentials ${credentials.accessKeyId} from parent ${parent}, expiring at ${expiresAt}; they cannot be revoked.`,
   );
-  const readiness = await waitForReadiness(config, deps, credentials);
+  const readiness = await waitForReadiness(readinessScope(config), credentials, deps);
   return {
     mode: "temporary",
     credentials,
@@ -268,7 +238,7 @@ export async function mint(config: Config, deps: MintDeps): Promise<Minted> {
         `Minted temporary credentials ${credentials.accessKeyId} from child token ${child.tokenId}, narrowed to ${config.buckets[0]}.`,
       );
     }
-    const readiness = await waitForReadiness(config, deps, credentials);
+    const readiness = await waitForReadiness(readinessScope(config), credentials, deps);
     return {
       mode,
       credentials,
@@ -286,30 +256,6 @@ export async function mint(config: Config, deps: MintDeps): Promise<Minted> {
   }
 }
 
-/** Proves the credentials at the S3 endpoint (unless wait-timeout is 0) and says how long it took. */
-export async function waitForReadiness(
-  config: Config,
-  deps: Pick<MintDeps, keyof HttpDeps | "log" | "debug">,
-  credentials: S3Credentials,
-  endpoint: string = config.s3Endpoint,
-): Promise<Readiness | undefined> {
-  if (config.waitTimeoutSeconds === 0) {
-    deps.log("wait-timeout is 0: not checking that the S3 endpoint accepts the credentials yet.");
-    return undefined;
-  }
-  const bucket = config.buckets[0] as string;
-  const readiness = await waitUntilAccepted(
-    { endpoint, bucket, key: probeKey(config) },
-    credentials,
-    config.waitTimeoutSeconds * 1000,
-    { ...deps, log: deps.debug },
-  );
-  deps.log(
-    `The S3 endpoint accepted the credentials after ${readiness.waitedMs} ms (${readiness.probes} probe${readiness.probes === 1 ? "" : "s"}).`,
-  );
-  return readiness;
-}
-
 /** Deletes a child token minted by a step that is failing anyway; a failure here is reported, not thrown. */
 export async function discardChild(
   config: Config,
@@ -318,7 +264,7 @@ export async function discardChild(
   cause: unknown,
 ): Promise<void> {
   try {
-    const outcome = await revokeChild(deps.client, child, config.apiToken);
+    const outcome = await revokeToken(deps.client, target(config), child.tokenId);
     deps.log(
       `Deleted child token ${child.tokenId} because the step failed (${outcome === "deleted" ? "revoked" : "already gone"}).`,
     );

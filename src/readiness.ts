@@ -1,5 +1,6 @@
 import { AwsV4Signer } from "aws4fetch";
 import type { HttpDeps } from "./cloudflare/client.js";
+import { randomHex } from "./derive.js";
 import { ActionError } from "./errors.js";
 
 export interface S3Credentials {
@@ -130,4 +131,59 @@ export async function waitUntilAccepted(
     `The S3 endpoint ${target.endpoint} did not accept the new credentials within ${Math.round(timeoutMs / 1000)} s (${probes} probes of ${target.bucket}/${target.key}; last answer: ${lastReason}).`,
     "Cloudflare usually honours new credentials within a minute: raise {name:wait-timeout}, check {name:s3-endpoint} and {name:jurisdiction}, or set {set:wait-timeout=0} to skip the check.",
   );
+}
+
+/** What the readiness wait proves: the credentials reach this bucket (under the narrowing) at this endpoint. */
+export interface ReadinessScope {
+  endpoint: string;
+  bucket: string;
+  prefixes: readonly string[];
+  objects: readonly string[];
+  /** 0 skips the wait. */
+  waitTimeoutSeconds: number;
+}
+
+export function readinessScope(config: {
+  s3Endpoint: string;
+  buckets: readonly string[];
+  prefixes: readonly string[];
+  objects: readonly string[];
+  waitTimeoutSeconds: number;
+}): ReadinessScope {
+  return {
+    endpoint: config.s3Endpoint,
+    bucket: config.buckets[0] as string,
+    prefixes: config.prefixes,
+    objects: config.objects,
+    waitTimeoutSeconds: config.waitTimeoutSeconds,
+  };
+}
+
+/** A key the minted scope allows: a random one in the bucket or under the first prefix, else the first object. */
+export function probeKey(scope: Pick<ReadinessScope, "prefixes" | "objects">): string {
+  const random = `r2-ephemeral-readiness-${randomHex(8)}`;
+  if (scope.prefixes[0] !== undefined) return `${scope.prefixes[0]}${random}`;
+  return scope.objects[0] ?? random;
+}
+
+/** Proves the credentials at the S3 endpoint (unless wait-timeout is 0) and says how long it took. */
+export async function waitForReadiness(
+  scope: ReadinessScope,
+  credentials: S3Credentials,
+  deps: HttpDeps & { log: (message: string) => void; debug: (message: string) => void },
+): Promise<Readiness | undefined> {
+  if (scope.waitTimeoutSeconds === 0) {
+    deps.log("wait-timeout is 0: not checking that the S3 endpoint accepts the credentials yet.");
+    return undefined;
+  }
+  const readiness = await waitUntilAccepted(
+    { endpoint: scope.endpoint, bucket: scope.bucket, key: probeKey(scope) },
+    credentials,
+    scope.waitTimeoutSeconds * 1000,
+    { ...deps, log: deps.debug },
+  );
+  deps.log(
+    `The S3 endpoint accepted the credentials after ${readiness.waitedMs} ms (${readiness.probes} probe${readiness.probes === 1 ? "" : "s"}).`,
+  );
+  return readiness;
 }

@@ -1,11 +1,10 @@
 import * as z from "zod/mini";
 import { CloudflareClient, type HttpDeps } from "./cloudflare/client.js";
-import { tokensPath } from "./cloudflare/tokens.js";
+import { revokeToken, tokensPath } from "./cloudflare/tokens.js";
 import { type ConfigEnv, TOKEN_SCOPES } from "./config.js";
 import { describeError } from "./errors.js";
 import { type ActionIO, maskSecret, STATE } from "./io.js";
 import { revokeKeyless } from "./keyless.js";
-import { revokeChild } from "./mint.js";
 import { appendSummary } from "./report.js";
 
 const tokenId = z.string().check(z.regex(/^[0-9a-f]{32}$/));
@@ -61,7 +60,11 @@ function directRevoker(io: ActionIO, deps: PostDeps): Revoker | string {
       if (/[\s\p{Cc}]/u.test(apiToken))
         throw new Error("api-token contains whitespace or control characters.");
       const client = new CloudflareClient({ apiUrl: child.apiUrl, deps, log: (m) => io.info(m) });
-      return revokeChild(client, child, apiToken);
+      return revokeToken(
+        client,
+        { scope: child.scope, accountId: child.accountId, token: apiToken },
+        child.tokenId,
+      );
     },
   };
 }

@@ -1,7 +1,6 @@
 import type { CloudflareClient } from "./cloudflare/client.js";
-import { listTokens, type Token, type TokenTarget, verifyToken } from "./cloudflare/tokens.js";
+import { listTokens, revokeToken, type Token, type TokenTarget, verifyToken } from "./cloudflare/tokens.js";
 import { describeError } from "./errors.js";
-import { revokeChild } from "./mint.js";
 import { DEFAULT_NAME_PREFIX } from "./naming.js";
 
 export const DEFAULT_SWEEP_PREFIX = `${DEFAULT_NAME_PREFIX} `;
@@ -63,11 +62,7 @@ export async function sweep(client: CloudflareClient, options: SweepOptions): Pr
       continue;
     }
     try {
-      const outcome = await revokeChild(
-        client,
-        { tokenId: token.id, ...options.target },
-        options.target.token,
-      );
+      const outcome = await revokeToken(client, options.target, token.id);
       rows.push({ ...row, result: outcome === "deleted" ? "deleted" : "already gone" });
     } catch (error) {
       rows.push({ ...row, result: `failed: ${describeError(error)}` });

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { CloudflareClient, type HttpDeps } from "../cloudflare/client.js";
-import type { TokenTarget } from "../cloudflare/tokens.js";
+import { revokeToken, type TokenTarget } from "../cloudflare/tokens.js";
 import {
   type ConfigEnv,
   DEFAULT_API_URL,
@@ -18,7 +18,7 @@ import {
   type TokenScope,
 } from "../config.js";
 import { ActionError, describeError, InputError } from "../errors.js";
-import { mint, revokeChild } from "../mint.js";
+import { mint } from "../mint.js";
 import type { RunContext } from "../naming.js";
 import { rescope } from "../rescope.js";
 import { DEFAULT_SWEEP_PREFIX, sweep } from "../sweep.js";
@@ -243,7 +243,7 @@ async function mintCommand(values: Values, deps: CliDeps): Promise<number> {
 async function revokeCommand(values: Values, deps: CliDeps): Promise<number> {
   const id = tokenId(values);
   const { target, apiUrl } = tokenTarget(values, deps);
-  const outcome = await revokeChild(clientFor(apiUrl, deps), { tokenId: id, ...target }, target.token);
+  const outcome = await revokeToken(clientFor(apiUrl, deps), target, id);
   deps.stderr(outcome === "deleted" ? `Revoked token ${id}.\n` : `Token ${id} was already gone.\n`);
   return EXIT.ok;
 }

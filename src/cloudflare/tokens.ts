@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
 import type { TokenScope } from "../config.js";
-import type { CloudflareClient, CloudflareError } from "./client.js";
+import { type CloudflareClient, CloudflareError } from "./client.js";
 
 /** Where a scope's tokens live: account-owned under the account, user-owned under /user. */
 export function tokensPath(scope: TokenScope, accountId: string): string {
@@ -91,6 +91,21 @@ export async function deleteToken(
     token: target.token,
     result: deletedSchema,
   });
+}
+
+/** Deletes a token (a child this tool minted); 404 means it is already gone. */
+export async function revokeToken(
+  client: CloudflareClient,
+  target: TokenTarget,
+  tokenId: string,
+): Promise<"deleted" | "already-gone"> {
+  try {
+    await deleteToken(client, target, tokenId);
+    return "deleted";
+  } catch (error) {
+    if (error instanceof CloudflareError && error.status === 404) return "already-gone";
+    throw error;
+  }
 }
 
 export function getToken(client: CloudflareClient, target: TokenTarget, tokenId: string): Promise<Token> {

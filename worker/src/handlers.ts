@@ -4,10 +4,10 @@
  */
 import { CloudflareClient, CloudflareError, type HttpDeps } from "../../src/cloudflare/client.js";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "../../src/cloudflare/retry.js";
-import { getToken } from "../../src/cloudflare/tokens.js";
+import { getToken, revokeToken } from "../../src/cloudflare/tokens.js";
 import { type Config, INPUT_NAMES, type InputName, parseConfig, type RawInputs } from "../../src/config.js";
 import { ActionError, describeError, InputError } from "../../src/errors.js";
-import { type Minted, mint, revokeChild } from "../../src/mint.js";
+import { type Minted, mint } from "../../src/mint.js";
 import { DEFAULT_NAME_PREFIX, type RunContext } from "../../src/naming.js";
 import { HttpError, json } from "./errors.js";
 import type { Logger } from "./log.js";
@@ -228,11 +228,7 @@ export async function handleRevoke(request: Request, settings: Settings, log: Lo
   }
   let outcome: "deleted" | "already-gone";
   try {
-    outcome = await revokeChild(
-      cf,
-      { tokenId, scope: settings.tokenScope, accountId: settings.accountId },
-      settings.apiToken,
-    );
+    outcome = await revokeToken(cf, target, tokenId);
   } catch (error) {
     throw upstream(error);
   }
