@@ -10,7 +10,11 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const bin = (name: string) => path.join(root, "node_modules/.bin", name);
 
 /** Entry points and the dist/ folder each one becomes (action.yml and package.json's bin name them). */
-export const ENTRIES = { main: "src/main.ts", post: "src/post.ts", cli: "src/cli.ts" } as const;
+export const ENTRIES = {
+  main: "src/action/main.ts",
+  post: "src/action/post.ts",
+  cli: "src/cli/index.ts",
+} as const;
 
 function run(command: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {

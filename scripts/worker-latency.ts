@@ -13,7 +13,7 @@ import { CloudflareClient } from "../src/cloudflare/client.js";
 import { revokeToken } from "../src/cloudflare/tokens.js";
 import { parseConfig, type RawInputs } from "../src/config.js";
 import { mint } from "../src/mint.js";
-import { nodeHttpDeps } from "../src/node-deps.js";
+import { nodeHttpDeps } from "../src/node/http.js";
 
 const { values } = parseArgs({
   options: {

@@ -4,7 +4,7 @@ import { hintFor } from "../../src/cloudflare/hints.js";
 import { parseRetryAfter, retryDelayMs } from "../../src/cloudflare/retry.js";
 import { randomHex, sha256Hex, wholeSecondsIso } from "../../src/derive.js";
 import { inSurfaceWords } from "../../src/errors.js";
-import { formatDuration } from "../../src/keyless.js";
+import { formatDuration } from "../../src/keyless/mint.js";
 import { objectUrl, pollIntervalMs } from "../../src/readiness.js";
 
 describe("derivation", () => {

@@ -1,5 +1,5 @@
 import type { Minted } from "../mint.js";
-import { environmentOf, outputsOf } from "../report.js";
+import { environmentOf, outputsOf } from "../outputs.js";
 import type { SweepRow } from "../sweep.js";
 
 export const MINT_FORMATS = ["json", "env", "dotenv"] as const;

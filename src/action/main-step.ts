@@ -1,11 +1,11 @@
-import { CloudflareClient, type HttpDeps } from "./cloudflare/client.js";
-import { type Config, type ConfigEnv, INPUT_NAMES, parseConfig, type RawInputs } from "./config.js";
-import { describeError } from "./errors.js";
-import { type ActionIO, maskSecret, STATE } from "./io.js";
-import { discardKeyless, mintKeyless } from "./keyless.js";
-import { type ChildToken, discardChild, type Minted, mint } from "./mint.js";
-import type { RunContext } from "./naming.js";
-import { appendSummary, mintSummary, publish } from "./report.js";
+import { CloudflareClient, type HttpDeps } from "../cloudflare/client.js";
+import { type Config, type ConfigEnv, INPUT_NAMES, parseConfig, type RawInputs } from "../config.js";
+import { describeError } from "../errors.js";
+import { discardKeyless, mintKeyless } from "../keyless/mint.js";
+import { type ChildToken, discardChild, type Minted, mint } from "../mint.js";
+import type { RunContext } from "../naming.js";
+import { appendSummary, mintSummary, publish } from "./publish.js";
+import { type ActionIO, maskSecret, STATE } from "./runner.js";
 
 export interface StepDeps extends HttpDeps {
   env: ConfigEnv;

@@ -1,9 +1,9 @@
-import type { HttpDeps } from "./cloudflare/client.js";
-import type { Config } from "./config.js";
-import { ActionError, describeError } from "./errors.js";
-import type { Minted } from "./mint.js";
-import { readinessScope, waitForReadiness } from "./readiness.js";
-import { vendMint, vendRevoke } from "./vending.js";
+import type { HttpDeps } from "../cloudflare/client.js";
+import type { Config } from "../config.js";
+import { ActionError, describeError } from "../errors.js";
+import type { Minted } from "../mint.js";
+import { readinessScope, waitForReadiness } from "../readiness.js";
+import { vendMint, vendRevoke } from "./client.js";
 
 /** Seconds as the largest whole unit, so the Worker's refusals speak the units users write (1h, 15m). */
 export function formatDuration(seconds: number): string {

@@ -1,5 +1,5 @@
 import { setTimeout as delay } from "node:timers/promises";
-import type { HttpDeps } from "./cloudflare/client.js";
+import type { HttpDeps } from "../cloudflare/client.js";
 
 type Env = Record<string, string | undefined>;
 

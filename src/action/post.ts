@@ -1,7 +1,7 @@
-import { actionsIO } from "./actions-io.js";
-import { describeError } from "./errors.js";
-import { nodeHttpDeps } from "./node-deps.js";
-import { runPost } from "./revoke.js";
+import { describeError } from "../errors.js";
+import { nodeHttpDeps } from "../node/http.js";
+import { actionsIO } from "./actions-core.js";
+import { runPost } from "./post-step.js";
 
 // No top-level await, and undici's fetch: see main.ts.
 // The post step never fails the job: even a bug ends as a warning.

@@ -1,8 +1,8 @@
 import * as z from "zod/mini";
-import type { HttpDeps } from "./cloudflare/client.js";
-import { DEFAULT_RETRY_POLICY, parseRetryAfter, type RetryPolicy, withRetries } from "./cloudflare/retry.js";
-import { ActionError } from "./errors.js";
-import "./zod-locale.js";
+import type { HttpDeps } from "../cloudflare/client.js";
+import { DEFAULT_RETRY_POLICY, parseRetryAfter, type RetryPolicy, withRetries } from "../cloudflare/retry.js";
+import { ActionError } from "../errors.js";
+import "../zod-locale.js";
 
 /**
  * The client of the keyless credential-vending Worker (worker/): it mints and revokes with the

@@ -1,8 +1,8 @@
-import { actionsIO } from "./actions-io.js";
-import { describeError } from "./errors.js";
+import { describeError } from "../errors.js";
+import { nodeHttpDeps } from "../node/http.js";
+import { runContextFromEnv } from "../run-context.js";
+import { actionsIO } from "./actions-core.js";
 import { runMain } from "./main-step.js";
-import { nodeHttpDeps } from "./node-deps.js";
-import { runContextFromEnv } from "./run-context.js";
 
 // No top-level await in entry points: webpack (ncc) would make every module async and keep each in a
 // function of its own, out of reach of the build's dead-code removal (~65 KB more per bundle).

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import os from "node:os";
-import { runCli } from "./cli/run.js";
-import { nodeHttpDeps } from "./node-deps.js";
-import { runContextFromEnv } from "./run-context.js";
+import { nodeHttpDeps } from "../node/http.js";
+import { runContextFromEnv } from "../run-context.js";
+import { runCli } from "./run.js";
 
 function origin(): string {
   try {

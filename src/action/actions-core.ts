@@ -1,5 +1,5 @@
 import * as core from "@actions/core";
-import type { ActionIO } from "./io.js";
+import type { ActionIO } from "./runner.js";
 
 /** The runner protocol through @actions/core: workflow commands and the GITHUB_* files. */
 export const actionsIO: ActionIO = {

@@ -1,11 +1,11 @@
 import * as z from "zod/mini";
-import { CloudflareClient, type HttpDeps } from "./cloudflare/client.js";
-import { revokeToken, tokensPath } from "./cloudflare/tokens.js";
-import { type ConfigEnv, TOKEN_SCOPES } from "./config.js";
-import { describeError } from "./errors.js";
-import { type ActionIO, maskSecret, STATE } from "./io.js";
-import { revokeKeyless } from "./keyless.js";
-import { appendSummary } from "./report.js";
+import { CloudflareClient, type HttpDeps } from "../cloudflare/client.js";
+import { revokeToken, tokensPath } from "../cloudflare/tokens.js";
+import { type ConfigEnv, TOKEN_SCOPES } from "../config.js";
+import { describeError } from "../errors.js";
+import { revokeKeyless } from "../keyless/mint.js";
+import { appendSummary } from "./publish.js";
+import { type ActionIO, maskSecret, STATE } from "./runner.js";
 
 const tokenId = z.string().check(z.regex(/^[0-9a-f]{32}$/));
 const common = { tokenId, expiresAt: z.string(), revoke: z.enum(["true", "false"]) };
