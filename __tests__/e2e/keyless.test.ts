@@ -348,7 +348,7 @@ describe("keyless: mint through the vending Worker", () => {
 
     // State: identifiers only, what the post step needs to revoke through the Worker.
     expect(main.state).toEqual({
-      mode: "keyless",
+      revoker: "vending-worker",
       "token-id": child?.id,
       "vending-url": front.url,
       audience: front.url,
@@ -480,7 +480,7 @@ describe("keyless: mint through the vending Worker", () => {
     expect(outputs["access-key-id"]).not.toBe(outputs["token-id"]);
     expect(main.env.AWS_SESSION_TOKEN).toBe(outputs["session-token"]);
     expect(main.stdout).toContain(`::add-mask::${outputs["session-token"]}`);
-    expect(main.state).toMatchObject({ mode: "keyless", "token-id": outputs["token-id"] });
+    expect(main.state).toMatchObject({ revoker: "vending-worker", "token-id": outputs["token-id"] });
     expect(keylessLeaks(main, mainTokens, outputs)).toEqual([]);
 
     const s3 = s3ClientFromOutputs(outputs);
@@ -632,7 +632,11 @@ describe("keyless: main cannot revoke what it minted", () => {
     expect(child).toMatch(/^[0-9a-f]{32}$/);
     expect(main.stdout).toContain(`Could not revoke child token ${child}`);
     // The token id stays in state, so the post step (post-if: always()) can still revoke it.
-    expect(main.state).toMatchObject({ mode: "keyless", "token-id": child, "vending-url": front.url });
+    expect(main.state).toMatchObject({
+      revoker: "vending-worker",
+      "token-id": child,
+      "vending-url": front.url,
+    });
     expect(keylessLeaks(main, idTokens.tokens())).toEqual([]);
 
     idTokens.refuseWith(undefined);

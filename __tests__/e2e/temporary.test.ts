@@ -216,7 +216,7 @@ describe("temporary mode with the input token as parent", () => {
       },
     );
     // State: the mode and the expiry, nothing to revoke (and no secret: secretScan checked).
-    expect(main.state).toEqual({ mode: "temporary", "expires-at": outputs["expires-at"] });
+    expect(main.state).toEqual({ revoker: "none", "expires-at": outputs["expires-at"] });
   });
 
   test("token-scope user verifies on /user/tokens/verify; prefixes and objects go into the body", async () => {

@@ -5,7 +5,8 @@ import { discardKeyless, mintKeyless } from "../keyless/mint.js";
 import { type ChildToken, discardChild, type Minted, mint } from "../mint.js";
 import type { RunContext } from "../naming.js";
 import { appendSummary, mintSummary, publish } from "./publish.js";
-import { type ActionIO, maskSecret, STATE } from "./runner.js";
+import { type ActionIO, maskSecret } from "./runner.js";
+import { saveCloudflareChild, saveDiscarded, saveTemporary, saveVendedChild } from "./state.js";
 
 export interface StepDeps extends HttpDeps {
   env: ConfigEnv;
@@ -35,27 +36,16 @@ function directMinter(io: ActionIO, config: Config, deps: StepDeps): Minter {
     mask: (secret: string) => io.setSecret(secret),
     onChildCreated: (created: ChildToken) => {
       child = created;
-      io.saveState(STATE.mode, "token");
-      io.saveState(STATE.tokenId, created.tokenId);
-      io.saveState(STATE.tokenScope, created.scope);
-      io.saveState(STATE.accountId, created.accountId);
-      io.saveState(STATE.apiUrl, created.apiUrl);
-      io.saveState(STATE.expiresAt, created.expiresAt);
-      io.saveState(STATE.revoke, String(config.revoke));
+      saveCloudflareChild(io, created, config.revoke);
     },
-    // Main deleted its own child: the post step has nothing left to revoke.
-    onChildDiscarded: () => io.saveState(STATE.tokenId, ""),
+    onChildDiscarded: () => saveDiscarded(io),
     log: (m: string) => io.info(m),
     debug: (m: string) => io.debug(m),
   };
   return {
     async mint() {
       const minted = await mint(config, mintDeps);
-      if (!minted.child) {
-        // Temporary credentials: nothing to revoke, but the post step says when they expire.
-        io.saveState(STATE.mode, "temporary");
-        io.saveState(STATE.expiresAt, minted.expiresAt);
-      }
+      if (!minted.child) saveTemporary(io, minted.expiresAt);
       return minted;
     },
     async discard(_minted, cause) {
@@ -74,15 +64,9 @@ function keylessMinter(
   const keylessDeps = {
     ...deps,
     mask: (secret: string) => io.setSecret(secret),
-    onMinted: (tokenId: string, expiresAt: string) => {
-      io.saveState(STATE.mode, "keyless");
-      io.saveState(STATE.tokenId, tokenId);
-      io.saveState(STATE.vendingUrl, vendingUrl);
-      io.saveState(STATE.audience, audience);
-      io.saveState(STATE.expiresAt, expiresAt);
-      io.saveState(STATE.revoke, String(config.revoke));
-    },
-    onDiscarded: () => io.saveState(STATE.tokenId, ""),
+    onMinted: (tokenId: string, expiresAt: string) =>
+      saveVendedChild(io, { tokenId, vendingUrl, audience, expiresAt }, config.revoke),
+    onDiscarded: () => saveDiscarded(io),
     log: (m: string) => io.info(m),
     debug: (m: string) => io.debug(m),
   };
@@ -93,7 +77,7 @@ function keylessMinter(
         minted.tokenId &&
         (await discardKeyless(keylessDeps, vendingUrl, audience, minted.tokenId, cause))
       ) {
-        io.saveState(STATE.tokenId, "");
+        saveDiscarded(io);
       }
     },
   };

@@ -1,23 +1,11 @@
-import * as z from "zod/mini";
 import { CloudflareClient, type HttpDeps } from "../cloudflare/client.js";
 import { revokeToken, tokensPath } from "../cloudflare/tokens.js";
-import { type ConfigEnv, TOKEN_SCOPES } from "../config.js";
+import type { ConfigEnv } from "../config.js";
 import { describeError } from "../errors.js";
 import { revokeKeyless } from "../keyless/mint.js";
 import { appendSummary } from "./publish.js";
-import { type ActionIO, maskSecret, STATE } from "./runner.js";
-
-const tokenId = z.string().check(z.regex(/^[0-9a-f]{32}$/));
-const common = { tokenId, expiresAt: z.string(), revoke: z.enum(["true", "false"]) };
-
-/** What main saved, per way of minting: identifiers only, validated before anything is called. */
-const directState = z.object({
-  ...common,
-  scope: z.enum(TOKEN_SCOPES),
-  accountId: z.string().check(z.regex(/^[0-9a-f]{32}$/)),
-  apiUrl: z.url(),
-});
-const keylessState = z.object({ ...common, vendingUrl: z.url(), audience: z.string().check(z.minLength(1)) });
+import { type ActionIO, maskSecret } from "./runner.js";
+import { type CloudflareChild, readState, type VendedChild } from "./state.js";
 
 export interface PostDeps extends HttpDeps {
   env: ConfigEnv;
@@ -29,29 +17,13 @@ function summary(io: ActionIO, line: string): Promise<void> {
 
 /** One way of revoking: how, and what to tell a user who must finish the job by hand. */
 interface Revoker {
-  tokenId: string;
-  expiresAt: string;
-  revoke: boolean;
   manual: string;
   run(): Promise<"deleted" | "already-gone">;
 }
 
-function directRevoker(io: ActionIO, deps: PostDeps): Revoker | string {
-  const state = directState.safeParse({
-    tokenId: io.getState(STATE.tokenId),
-    scope: io.getState(STATE.tokenScope),
-    accountId: io.getState(STATE.accountId),
-    apiUrl: io.getState(STATE.apiUrl),
-    expiresAt: io.getState(STATE.expiresAt),
-    revoke: io.getState(STATE.revoke),
-  });
-  if (!state.success) return "the main step's state is incomplete or invalid";
-  const child = state.data;
-  const manual = `Delete it by hand: curl -X DELETE -H "Authorization: Bearer $CLOUDFLARE_API_TOKEN" ${child.apiUrl}${tokensPath(child.scope, child.accountId)}/${child.tokenId} (it expires on its own at ${child.expiresAt}).`;
+function cloudflareRevoker(io: ActionIO, deps: PostDeps, child: CloudflareChild): Revoker {
   return {
-    ...child,
-    revoke: child.revoke === "true",
-    manual,
+    manual: `Delete it by hand: curl -X DELETE -H "Authorization: Bearer $CLOUDFLARE_API_TOKEN" ${child.apiUrl}${tokensPath(child.scope, child.accountId)}/${child.tokenId} (it expires on its own at ${child.expiresAt}).`,
     async run() {
       const apiToken = (io.getInput("api-token") || deps.env.CLOUDFLARE_API_TOKEN || "").trim();
       if (apiToken === "") throw new Error("api-token is empty and CLOUDFLARE_API_TOKEN is not set.");
@@ -69,19 +41,8 @@ function directRevoker(io: ActionIO, deps: PostDeps): Revoker | string {
   };
 }
 
-function keylessRevoker(io: ActionIO, deps: PostDeps): Revoker | string {
-  const state = keylessState.safeParse({
-    tokenId: io.getState(STATE.tokenId),
-    vendingUrl: io.getState(STATE.vendingUrl),
-    audience: io.getState(STATE.audience),
-    expiresAt: io.getState(STATE.expiresAt),
-    revoke: io.getState(STATE.revoke),
-  });
-  if (!state.success) return "the main step's state is incomplete or invalid";
-  const child = state.data;
+function vendingRevoker(io: ActionIO, deps: PostDeps, child: VendedChild): Revoker {
   return {
-    ...child,
-    revoke: child.revoke === "true",
     manual: `Ask the vending Worker's owner to delete it, or run \`r2-ephemeral-credentials revoke --token-id ${child.tokenId}\` with the account token (it expires on its own at ${child.expiresAt}).`,
     run: () =>
       revokeKeyless(
@@ -98,30 +59,30 @@ function keylessRevoker(io: ActionIO, deps: PostDeps): Revoker | string {
  * minted → nothing; revoke: false → skipped; otherwise delete the child token. It never fails the job.
  */
 export async function runPost(io: ActionIO, deps: PostDeps): Promise<void> {
-  const mode = io.getState(STATE.mode);
-  const expiresAt = io.getState(STATE.expiresAt);
-  if (mode === "temporary") {
-    io.info(`Temporary credentials cannot be revoked one by one; they expire at ${expiresAt}.`);
-    await summary(io, `not possible for temporary credentials; they expire at ${expiresAt}.`);
+  const state = readState(io);
+  if (state.kind === "temporary") {
+    io.info(`Temporary credentials cannot be revoked one by one; they expire at ${state.expiresAt}.`);
+    await summary(io, `not possible for temporary credentials; they expire at ${state.expiresAt}.`);
     return;
   }
-  const id = io.getState(STATE.tokenId);
-  if (id === "") {
+  if (state.kind === "nothing") {
     io.info("Nothing to revoke: the main step left no child token.");
     return;
   }
-  const revoker = mode === "keyless" ? keylessRevoker(io, deps) : directRevoker(io, deps);
-  if (typeof revoker === "string") {
+  const id = state.tokenId;
+  if (state.kind === "invalid") {
     io.warning(
-      `Child token ${id} was not revoked: ${revoker}; it expires on its own at ${expiresAt || "its expiry"}.`,
+      `Child token ${id} was not revoked: the main step's state is incomplete or invalid; it expires on its own at ${state.expiresAt || "its expiry"}.`,
     );
     return;
   }
-  if (!revoker.revoke) {
-    io.info(`Revocation skipped (revoke: false): child token ${id} stays valid until ${revoker.expiresAt}.`);
-    await summary(io, `skipped (revoke: false); token \`${id}\` expires at ${revoker.expiresAt}.`);
+  if (!state.revoke) {
+    io.info(`Revocation skipped (revoke: false): child token ${id} stays valid until ${state.expiresAt}.`);
+    await summary(io, `skipped (revoke: false); token \`${id}\` expires at ${state.expiresAt}.`);
     return;
   }
+  const revoker =
+    state.kind === "vending-worker" ? vendingRevoker(io, deps, state) : cloudflareRevoker(io, deps, state);
   try {
     const outcome = await revoker.run();
     io.info(outcome === "deleted" ? `Revoked child token ${id}.` : `Child token ${id} was already gone.`);

@@ -19,19 +19,6 @@ export interface ActionIO {
   appendSummary(markdown: string): Promise<void>;
 }
 
-/** State from main to post: identifiers only, never a secret (the post step reads api-token again). */
-export const STATE = {
-  mode: "mode",
-  tokenId: "token-id",
-  tokenScope: "token-scope",
-  accountId: "account-id",
-  apiUrl: "api-url",
-  expiresAt: "expires-at",
-  revoke: "revoke",
-  vendingUrl: "vending-url",
-  audience: "audience",
-} as const;
-
 /**
  * Registers a secret with the runner's masker: as given, trimmed, and each of its lines, since a
  * pasted secret may span several and the runner matches line by line.
