@@ -12,34 +12,18 @@ import {
 } from "@actions/workflow-parser/actions/index";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
+import { INPUT_DEFAULTS } from "../src/terms.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const actionYml = readFileSync(join(root, "action.yml"), "utf8");
 
-/** The contract: DESIGN §3, in action.yml order. `undefined` = no default (required input). */
-const EXPECTED_INPUTS: ReadonlyArray<readonly [name: string, def: string | undefined]> = [
-  ["api-token", ""],
-  ["account-id", ""],
-  ["bucket", undefined],
-  ["permission", "object-read-only"],
-  ["mode", "token"],
-  ["prefixes", ""],
-  ["objects", ""],
-  ["ttl", "1h"],
-  ["jurisdiction", "default"],
-  ["parent-access-key-id", ""],
-  ["token-scope", "account"],
-  ["create-bucket", "false"],
-  ["location-hint", ""],
-  ["wait-timeout", "60"],
-  ["export-env", "true"],
-  ["revoke", "true"],
-  ["token-name", ""],
-  ["api-url", "https://api.cloudflare.com/client/v4"],
-  ["s3-endpoint", ""],
-  ["vending-url", ""],
-  ["audience", ""],
-];
+/**
+ * The inputs and their defaults have one source, src/terms.ts, which the action, the CLI and the
+ * Worker read; action.yml must say the same, in the same order (required inputs have no default).
+ */
+const EXPECTED_INPUTS = Object.entries(INPUT_DEFAULTS).map(
+  ([name, def]) => [name, name === "bucket" ? undefined : def] as const,
+);
 
 const EXPECTED_OUTPUTS = [
   "access-key-id",
@@ -120,7 +104,7 @@ describe("action.yml", () => {
     }
   });
 
-  it("declares exactly the contract's inputs, in order, with their defaults", () => {
+  it("declares exactly the inputs of src/terms.ts, in order, with their defaults", () => {
     const actual = Object.entries(raw.inputs).map(([name, spec]) => [name, spec.default] as const);
     expect(actual).toEqual(EXPECTED_INPUTS);
   });

@@ -16,11 +16,7 @@ export type BucketOutcome = "exists" | "created";
  * create-bucket: GET each bucket first and create it only on 10006. Cloudflare answers 409/10073
  * for a name that exists anywhere, our own bucket included, so a conflict is settled by another GET.
  */
-export async function ensureBucket(
-  client: CloudflareClient,
-  config: Config,
-  name: string,
-): Promise<BucketOutcome> {
+async function ensureBucket(client: CloudflareClient, config: Config, name: string): Promise<BucketOutcome> {
   const target: BucketTarget = {
     accountId: config.accountId,
     token: config.apiToken,

@@ -1,97 +1,40 @@
+/**
+ * Inputs (or the CLI's flags, or the Worker's request) → one typed Config, validated before any
+ * network call. Messages name settings through placeholders (`{input:ttl}`, `{set:mode=token}`,
+ * see errors.ts) so that the action speaks of inputs and the CLI of flags from the same text.
+ */
 import * as z from "zod/mini";
+import { httpUrl, isBucketName, isHex32, isUnusableToken } from "./checks.js";
 import { InputError, type InputProblem } from "./errors.js";
-
-/** Every input of action.yml, in the order users read them. The CLI's flags carry the same names. */
-export const INPUT_NAMES = [
-  "api-token",
-  "account-id",
-  "bucket",
-  "permission",
-  "mode",
-  "prefixes",
-  "objects",
-  "ttl",
-  "jurisdiction",
-  "parent-access-key-id",
-  "token-scope",
-  "create-bucket",
-  "location-hint",
-  "wait-timeout",
-  "export-env",
-  "revoke",
-  "token-name",
-  "api-url",
-  "s3-endpoint",
-  "vending-url",
-  "audience",
-] as const;
-export type InputName = (typeof INPUT_NAMES)[number];
+import {
+  DEFAULT_API_URL,
+  defaultS3Endpoint,
+  ENV_FALLBACKS,
+  INPUT_DEFAULTS,
+  INPUT_NAMES,
+  type InputName,
+  isAdmin,
+  isNarrowed,
+  JURISDICTIONS,
+  LOCATION_HINTS,
+  type LocationHint,
+  MAX_TOKEN_NAME_LENGTH,
+  MAX_TTL_SECONDS,
+  MAX_WAIT_TIMEOUT_SECONDS,
+  MIN_TTL_SECONDS,
+  MODES,
+  PERMISSIONS,
+  TOKEN_SCOPES,
+} from "./terms.js";
 
 /** Raw inputs as the runner (or the command line) hands them over: strings, possibly empty. */
 export type RawInputs = Partial<Record<InputName, string>>;
 
-export const PERMISSIONS = [
-  "object-read-only",
-  "object-read-write",
-  "admin-read-only",
-  "admin-read-write",
-] as const;
-export type Permission = (typeof PERMISSIONS)[number];
-export const JURISDICTIONS = ["default", "eu", "us", "fedramp"] as const;
-export type Jurisdiction = (typeof JURISDICTIONS)[number];
-export const MODES = ["token", "temporary"] as const;
-export type Mode = (typeof MODES)[number];
-export const TOKEN_SCOPES = ["account", "user"] as const;
-export type TokenScope = (typeof TOKEN_SCOPES)[number];
-export const LOCATION_HINTS = ["apac", "eeur", "enam", "weur", "wnam", "oc"] as const;
-export type LocationHint = (typeof LOCATION_HINTS)[number];
-
-export const DEFAULT_API_URL = "https://api.cloudflare.com/client/v4";
-export const MIN_TTL_SECONDS = 60;
-export const MAX_TTL_SECONDS = 604_800;
-export const MAX_WAIT_TIMEOUT_SECONDS = 3_600;
-/** Cloudflare's limit on token names is 120; the mint id and its space take 9. */
-export const MAX_TOKEN_NAME_LENGTH = 111;
-
-export interface Config {
-  apiToken: string;
-  accountId: string;
-  buckets: string[];
-  permission: Permission;
-  mode: Mode;
-  prefixes: string[];
-  objects: string[];
-  ttlSeconds: number;
-  jurisdiction: Jurisdiction;
-  parentAccessKeyId: string | undefined;
-  tokenScope: TokenScope;
-  createBucket: boolean;
-  locationHint: LocationHint | undefined;
-  waitTimeoutSeconds: number;
-  exportEnv: boolean;
-  revoke: boolean;
-  tokenName: string | undefined;
-  apiUrl: string;
-  /** Empty in keyless mode without an s3-endpoint input: the vending Worker names the endpoint. */
-  s3Endpoint: string;
-  /** Keyless mode: the credential-vending Worker that mints for a GitHub OIDC token; no api-token needed. */
-  vendingUrl: string | undefined;
-  /** The OIDC token's audience in keyless mode: the audience input, or the vending-url's origin. */
-  audience: string | undefined;
-}
-
-const ENV_FALLBACKS = [
-  ["api-token", "CLOUDFLARE_API_TOKEN"],
-  ["account-id", "CLOUDFLARE_ACCOUNT_ID"],
-] as const satisfies readonly (readonly [InputName, keyof ConfigEnv])[];
-
 /** Environment variables the configuration falls back to. */
-export interface ConfigEnv {
-  CLOUDFLARE_API_TOKEN?: string | undefined;
-  CLOUDFLARE_ACCOUNT_ID?: string | undefined;
-}
+export type ConfigEnv = Partial<
+  Record<(typeof ENV_FALLBACKS)[keyof typeof ENV_FALLBACKS], string | undefined>
+>;
 
-const BUCKET_NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 const DURATION = /^(\d+)([smhd]?)$/;
 const UNIT_SECONDS: Record<string, number> = { "": 1, s: 1, m: 60, h: 3_600, d: 86_400 };
 
@@ -111,12 +54,6 @@ export function parseDuration(value: string): number | undefined {
   const [, amount = "", unit = ""] = match;
   const seconds = Number(amount) * (UNIT_SECONDS[unit] ?? Number.NaN);
   return Number.isSafeInteger(seconds) ? seconds : undefined;
-}
-
-export function defaultS3Endpoint(accountId: string, jurisdiction: Jurisdiction): string {
-  return jurisdiction === "default"
-    ? `https://${accountId}.r2.cloudflarestorage.com`
-    : `https://${accountId}.${jurisdiction}.r2.cloudflarestorage.com`;
 }
 
 function quote(value: string): string {
@@ -152,7 +89,7 @@ const booleanInput = (name: InputName) =>
     const normalised = value.trim().toLowerCase();
     if (normalised === "true") return true;
     if (normalised === "false") return false;
-    return reject(ctx, `Input ${name} is ${quote(value)}, which is not a boolean. Use true or false.`);
+    return reject(ctx, `{input:${name}} is ${quote(value)}, which is not a boolean. Use true or false.`);
   });
 
 const enumInput = <T extends readonly [string, ...string[]]>(name: InputName, values: T) =>
@@ -161,74 +98,69 @@ const enumInput = <T extends readonly [string, ...string[]]>(name: InputName, va
     if ((values as readonly string[]).includes(trimmed)) return trimmed as T[number];
     return reject(
       ctx,
-      `Input ${name} is ${quote(value)}, which is not supported. Use one of: ${oneOf(values)}.`,
+      `{input:${name}} is ${quote(value)}, which is not supported. Use one of: ${oneOf(values)}.`,
     );
   });
 
 const checkUrl =
   (name: InputName, example: string) =>
   (value: string, ctx: Ctx): string => {
-    const trimmed = value.trim();
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(trimmed);
-    } catch {
-      parsed = undefined;
-    }
-    if (
-      !parsed ||
-      (parsed.protocol !== "https:" && parsed.protocol !== "http:") ||
-      parsed.search ||
-      parsed.hash
-    ) {
-      return reject(
-        ctx,
-        `Input ${name} is ${quote(value)}, which is not an http(s) URL without query or fragment. Use a URL such as ${example}.`,
-      );
-    }
-    // Passed through as given, only without the trailing slash the contract forbids.
-    return trimmed.replace(/\/+$/, "");
-  };
-
-const secretInput = (name: InputName, missing: string) =>
-  input((value, ctx) => {
-    const trimmed = value.trim();
-    if (trimmed.length === 0) return reject(ctx, missing);
-    // Never quote the value: it is a secret. A newline or space inside means a pasted secret went wrong.
-    if (/[\s\p{Cc}]/u.test(trimmed)) {
-      return reject(
-        ctx,
-        `Input ${name} contains whitespace or control characters (for example a newline), so it cannot be a Cloudflare API token. Store the token alone in the secret, with nothing around it.`,
-      );
-    }
-    return trimmed;
-  });
-
-const rawSchema = z.object({
-  "api-token": secretInput(
-    "api-token",
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: a workflow expression users copy, not a JS template.
-    "Input api-token is empty and CLOUDFLARE_API_TOKEN is not set. Pass a Cloudflare API token, e.g. api-token: ${{ secrets.CLOUDFLARE_API_TOKEN }}. Secrets are not passed to workflows triggered from forks or by Dependabot, which is a common reason for an empty value.",
-  ),
-  "account-id": input((value, ctx) => {
-    const trimmed = value.trim();
-    if (/^[0-9a-f]{32}$/.test(trimmed)) return trimmed;
+    const url = httpUrl(value);
+    if (url !== undefined) return url;
     return reject(
       ctx,
-      trimmed.length === 0
-        ? "Input account-id is empty and CLOUDFLARE_ACCOUNT_ID is not set. Pass your Cloudflare account id (32 lowercase hex characters, shown in the dashboard's URL and on the R2 overview page)."
-        : `Input account-id is ${quote(value)}, which is not a Cloudflare account id. Use the 32 lowercase hex characters of your account id.`,
+      `{input:${name}} is ${quote(value)}, which is not an http(s) URL without query or fragment. Use a URL such as ${example}.`,
     );
-  }),
+  };
+
+/** An optional input: empty is undefined, anything else goes through `then`. */
+const optional = <T>(then: (value: string, ctx: Ctx) => T) =>
+  input((value, ctx): T | undefined => (value.trim() === "" ? undefined : then(value, ctx)));
+
+// Never quote the value: it is a secret.
+const apiTokenInput = input((value, ctx) => {
+  const trimmed = value.trim();
+  if (trimmed.length === 0) {
+    return reject(
+      ctx,
+      "{missing:api-token}. Pass a Cloudflare API token, e.g. {example:api-token}.{action-only: Secrets are not passed to workflows triggered from forks or by Dependabot, which is a common reason for an empty value.}",
+    );
+  }
+  if (isUnusableToken(trimmed)) {
+    return reject(
+      ctx,
+      "{input:api-token} contains whitespace or control characters (for example a newline), so it cannot be a Cloudflare API token. Store the token alone in the secret, with nothing around it.",
+    );
+  }
+  return trimmed;
+});
+
+const accountIdInput = input((value, ctx) => {
+  const trimmed = value.trim();
+  if (isHex32(trimmed)) return trimmed;
+  return reject(
+    ctx,
+    trimmed.length === 0
+      ? "{missing:account-id}. Pass your Cloudflare account id (32 lowercase hex characters, shown in the dashboard's URL and on the R2 overview page)."
+      : `{input:account-id} is ${quote(value)}, which is not a Cloudflare account id. Use the 32 lowercase hex characters of your account id.`,
+  );
+});
+
+const tokenScopeInput = enumInput("token-scope", TOKEN_SCOPES);
+const apiUrlInput = input(checkUrl("api-url", DEFAULT_API_URL));
+
+const rawSchema = z.object({
+  "api-token": apiTokenInput,
+  "account-id": accountIdInput,
   bucket: input((value, ctx) => {
     const buckets = splitList(value);
     if (buckets.length === 0)
-      return reject(ctx, "Input bucket is empty. Name the R2 bucket(s) to grant access to.");
+      return reject(ctx, "{input:bucket} is empty. Name the R2 bucket(s) to grant access to.");
     for (const bucket of buckets) {
-      if (!BUCKET_NAME.test(bucket)) {
+      if (!isBucketName(bucket)) {
         problem(
           ctx,
-          `Input bucket has ${quote(bucket)}, which is not a valid R2 bucket name. Use 3-63 characters of a-z, 0-9 and -, starting and ending with a letter or digit.`,
+          `{input:bucket} has ${quote(bucket)}, which is not a valid R2 bucket name. Use 3-63 characters of a-z, 0-9 and -, starting and ending with a letter or digit.`,
         );
       }
     }
@@ -243,28 +175,25 @@ const rawSchema = z.object({
     if (seconds !== undefined && seconds >= MIN_TTL_SECONDS && seconds <= MAX_TTL_SECONDS) return seconds;
     return reject(
       ctx,
-      `Input ttl is ${quote(value)}, which is not a lifetime between 60 s and 7 d. Use seconds or a whole number with s, m, h or d, for example 900, 15m, 1h or 2d.`,
+      `{input:ttl} is ${quote(value)}, which is not a lifetime between 60 s and 7 d. Use seconds or a whole number with s, m, h or d, for example 900, 15m, 1h or 2d.`,
     );
   }),
   jurisdiction: enumInput("jurisdiction", JURISDICTIONS),
-  "parent-access-key-id": input((value, ctx) => {
-    const trimmed = value.trim();
-    if (trimmed === "") return undefined;
-    if (/^[0-9a-f]{32}$/.test(trimmed)) return trimmed;
+  "parent-access-key-id": optional((value, ctx) => {
+    if (isHex32(value.trim())) return value.trim();
     return reject(
       ctx,
-      `Input parent-access-key-id is ${quote(value)}, which is not an R2 access key id. Use the 32 lowercase hex characters of the parent API token's id.`,
+      `{input:parent-access-key-id} is ${quote(value)}, which is not an R2 access key id. Use the 32 lowercase hex characters of the parent API token's id.`,
     );
   }),
-  "token-scope": enumInput("token-scope", TOKEN_SCOPES),
+  "token-scope": tokenScopeInput,
   "create-bucket": booleanInput("create-bucket"),
-  "location-hint": input((value, ctx) => {
+  "location-hint": optional((value, ctx) => {
     const trimmed = value.trim();
-    if (trimmed === "") return undefined;
     if ((LOCATION_HINTS as readonly string[]).includes(trimmed)) return trimmed as LocationHint;
     return reject(
       ctx,
-      `Input location-hint is ${quote(value)}, which is not supported. Use one of: ${oneOf(LOCATION_HINTS)}, or leave it empty.`,
+      `{input:location-hint} is ${quote(value)}, which is not supported. Use one of: ${oneOf(LOCATION_HINTS)}, or leave it empty.`,
     );
   }),
   "wait-timeout": input((value, ctx) => {
@@ -272,58 +201,58 @@ const rawSchema = z.object({
     if (seconds !== undefined && seconds <= MAX_WAIT_TIMEOUT_SECONDS) return seconds;
     return reject(
       ctx,
-      `Input wait-timeout is ${quote(value)}, which is not a number of seconds between 0 and ${MAX_WAIT_TIMEOUT_SECONDS}. Use for example 60, or 0 to skip the wait.`,
+      `{input:wait-timeout} is ${quote(value)}, which is not a number of seconds between 0 and ${MAX_WAIT_TIMEOUT_SECONDS}. Use for example 60, or 0 to skip the wait.`,
     );
   }),
   "export-env": booleanInput("export-env"),
   revoke: booleanInput("revoke"),
-  "token-name": input((value, ctx) => {
+  "token-name": optional((value, ctx) => {
     const trimmed = value.trim();
-    if (trimmed === "") return undefined;
     if (trimmed.length <= MAX_TOKEN_NAME_LENGTH && !/\p{Cc}/u.test(trimmed)) return trimmed;
     return reject(
       ctx,
-      `Input token-name is ${quote(value)}, which is too long or has control characters. Use at most ${MAX_TOKEN_NAME_LENGTH} printable characters on one line (a space and an 8-character mint id are appended).`,
+      `{input:token-name} is ${quote(value)}, which is too long or has control characters. Use at most ${MAX_TOKEN_NAME_LENGTH} printable characters on one line (a space and an 8-character mint id are appended).`,
     );
   }),
-  "api-url": input(checkUrl("api-url", DEFAULT_API_URL)),
-  "vending-url": input((value, ctx) =>
-    value.trim() === ""
-      ? undefined
-      : checkUrl("vending-url", "https://r2-vending.example.workers.dev")(value, ctx),
-  ),
-  audience: input((value) => (value.trim() === "" ? undefined : value.trim())),
-  "s3-endpoint": input((value, ctx) => {
-    // Empty means derived from account-id and jurisdiction after parsing.
-    if (value.trim() === "") return undefined;
-    return checkUrl("s3-endpoint", "https://<account-id>.r2.cloudflarestorage.com")(value, ctx);
-  }),
+  "api-url": apiUrlInput,
+  // Empty means derived from account-id and jurisdiction (or named by the vending Worker).
+  "s3-endpoint": optional(checkUrl("s3-endpoint", "https://<account-id>.r2.cloudflarestorage.com")),
+  "vending-url": optional(checkUrl("vending-url", "https://r2-vending.example.workers.dev")),
+  audience: optional((value) => value.trim()),
 });
 
-/** The defaults of action.yml, applied when an input is missing or empty (the CLI passes no defaults). */
-export const INPUT_DEFAULTS: Record<InputName, string> = {
-  "api-token": "",
-  "account-id": "",
-  bucket: "",
-  permission: "object-read-only",
-  mode: "token",
-  prefixes: "",
-  objects: "",
-  ttl: "1h",
-  jurisdiction: "default",
-  "parent-access-key-id": "",
-  "token-scope": "account",
-  "create-bucket": "false",
-  "location-hint": "",
-  "wait-timeout": "60",
-  "export-env": "true",
-  revoke: "true",
-  "token-name": "",
-  "api-url": DEFAULT_API_URL,
-  "s3-endpoint": "",
-  "vending-url": "",
-  audience: "",
-};
+/** The typed config, inferred from what the schema produces (keyless mode skips the token checks). */
+const configSchema = (keyless: boolean) =>
+  z.pipe(
+    keyless ? z.extend(rawSchema, { "api-token": z.string(), "account-id": z.string() }) : rawSchema,
+    z.transform((p) => ({
+      apiToken: p["api-token"],
+      accountId: p["account-id"],
+      buckets: p.bucket,
+      permission: p.permission,
+      mode: p.mode,
+      prefixes: p.prefixes,
+      objects: p.objects,
+      ttlSeconds: p.ttl,
+      jurisdiction: p.jurisdiction,
+      parentAccessKeyId: p["parent-access-key-id"],
+      tokenScope: p["token-scope"],
+      createBucket: p["create-bucket"],
+      locationHint: p["location-hint"],
+      waitTimeoutSeconds: p["wait-timeout"],
+      exportEnv: p["export-env"],
+      revoke: p.revoke,
+      tokenName: p["token-name"],
+      apiUrl: p["api-url"],
+      /** Empty in keyless mode without an s3-endpoint input: the vending Worker names the endpoint. */
+      s3Endpoint: p["s3-endpoint"] ?? (keyless ? "" : defaultS3Endpoint(p["account-id"], p.jurisdiction)),
+      /** Keyless mode: the credential-vending Worker that mints for a GitHub OIDC token. */
+      vendingUrl: p["vending-url"],
+      /** The OIDC token's audience in keyless mode: the audience input, or the vending-url's origin. */
+      audience: p.audience ?? (p["vending-url"] ? new URL(p["vending-url"]).origin : undefined),
+    })),
+  );
+export type Config = z.output<ReturnType<typeof configSchema>>;
 
 /**
  * Contradictions between inputs.
@@ -334,22 +263,8 @@ interface Rule {
   problem(config: Config): InputProblem;
 }
 
-const isAdmin = (config: Config) => config.permission.startsWith("admin-");
-const narrows = (config: Config) => config.prefixes.length > 0 || config.objects.length > 0;
-
 /** Inputs the vending Worker decides itself; each must keep its default in keyless mode. */
-const KEYLESS_CONFLICTS = [
-  "api-token",
-  "account-id",
-  "mode",
-  "parent-access-key-id",
-  "token-scope",
-  "create-bucket",
-  "location-hint",
-  "token-name",
-  "api-url",
-] as const satisfies readonly InputName[];
-const KEYLESS_REASON: Record<(typeof KEYLESS_CONFLICTS)[number], string> = {
+const KEYLESS_REASON = {
   "api-token": "holds the account token, so the workflow needs none (only permissions: id-token: write)",
   "account-id": "mints in the account it is configured for",
   mode: "mints revocable child tokens (token mode, narrowed where asked), not temporary mode",
@@ -359,7 +274,7 @@ const KEYLESS_REASON: Record<(typeof KEYLESS_CONFLICTS)[number], string> = {
   "location-hint": "does not create buckets",
   "token-name": "names each child token after the repository and run from the OIDC token",
   "api-url": "talks to Cloudflare itself",
-};
+} as const satisfies Partial<Record<InputName, string>>;
 
 const RULES: Rule[] = [
   {
@@ -367,34 +282,36 @@ const RULES: Rule[] = [
     problem: () => ({
       inputs: ["audience", "vending-url"],
       message:
-        "Input audience applies only with vending-url (keyless mode). Remove audience, or set vending-url.",
+        "{input:audience} applies only with vending-url (keyless mode). Remove audience, or set vending-url.",
     }),
   },
   {
     applies: (c) => c.buckets.length > 1 && c.mode === "temporary",
     problem: (c) => ({
       inputs: ["bucket", "mode"],
-      message: `Inputs bucket and mode conflict: mode temporary mints credentials for one bucket, but bucket names ${c.buckets.length} (${c.buckets.join(", ")}). Name one bucket, or use mode token.`,
+      message: `{inputs:bucket,mode} conflict: mode temporary mints credentials for one bucket, but {name:bucket} names ${c.buckets.length} (${c.buckets.join(", ")}). Name one bucket, or use {set:mode=token}.`,
     }),
   },
   {
-    applies: (c) => c.buckets.length > 1 && c.mode === "token" && (narrows(c) || isAdmin(c)),
-    problem: (c) => ({
-      inputs: [
-        "bucket",
+    applies: (c) => c.buckets.length > 1 && c.mode === "token" && (isNarrowed(c) || isAdmin(c.permission)),
+    problem: (c) => {
+      const others = [
         ...(c.prefixes.length ? ["prefixes"] : []),
         ...(c.objects.length ? ["objects"] : []),
-        ...(isAdmin(c) ? ["permission"] : []),
-      ],
-      message: `Inputs bucket and ${[c.prefixes.length ? "prefixes" : "", c.objects.length ? "objects" : "", isAdmin(c) ? `permission (${c.permission})` : ""].filter(Boolean).join(" and ")} conflict: narrowed and admin credentials cover one bucket, but bucket names ${c.buckets.length} (${c.buckets.join(", ")}). Name one bucket, or run the action once per bucket.`,
-    }),
+        ...(isAdmin(c.permission) ? ["permission"] : []),
+      ];
+      return {
+        inputs: ["bucket", ...others],
+        message: `{inputs:bucket,${others.join(",")}} conflict: narrowed and admin credentials cover one bucket${isAdmin(c.permission) ? ` (permission is ${c.permission})` : ""}, but {name:bucket} names ${c.buckets.length} (${c.buckets.join(", ")}). Name one bucket, or mint once per bucket.`,
+      };
+    },
   },
   {
     applies: (c) => c.mode === "token" && c.parentAccessKeyId !== undefined,
     problem: () => ({
       inputs: ["parent-access-key-id", "mode"],
       message:
-        "Input parent-access-key-id applies only to mode temporary, but mode is token. Remove parent-access-key-id, or set mode: temporary.",
+        "{input:parent-access-key-id} applies only to mode temporary, but mode is token. Remove {name:parent-access-key-id}, or set {set:mode=temporary}.",
     }),
   },
   {
@@ -402,95 +319,111 @@ const RULES: Rule[] = [
     problem: () => ({
       inputs: ["token-name", "mode"],
       message:
-        "Input token-name applies only to mode token (mode temporary creates no token). Remove token-name, or set mode: token.",
+        "{input:token-name} applies only to mode token (mode temporary creates no token). Remove {name:token-name}, or set {set:mode=token}.",
     }),
   },
   {
     applies: (c) => !c.createBucket && c.locationHint !== undefined,
     problem: (c) => ({
       inputs: ["location-hint", "create-bucket"],
-      message: `Input location-hint (${c.locationHint}) applies only to buckets the action creates, but create-bucket is false. Remove location-hint, or set create-bucket: true.`,
+      message: `{input:location-hint} (${c.locationHint}) applies only to buckets that are created, but create-bucket is false. Remove {name:location-hint}, or set {set:create-bucket=true}.`,
     }),
   },
 ];
+
+/** Defaults for what is missing or empty, then environment fallbacks; remembers which values came from the environment. */
+function withDefaults(
+  raw: RawInputs,
+  env: ConfigEnv,
+  useEnv: boolean,
+): { values: Record<InputName, string>; fromEnv: Set<string> } {
+  const values = {} as Record<InputName, string>;
+  for (const name of INPUT_NAMES) {
+    const given = raw[name] ?? "";
+    values[name] = given.trim() === "" ? INPUT_DEFAULTS[name] : given;
+  }
+  const fromEnv = new Set<string>();
+  for (const [name, variable] of Object.entries(ENV_FALLBACKS) as [InputName, keyof ConfigEnv][]) {
+    const value = env[variable];
+    if (useEnv && values[name].trim() === "" && value !== undefined && value.trim() !== "") {
+      values[name] = value;
+      fromEnv.add(name);
+    }
+  }
+  return { values, fromEnv };
+}
+
+/** zod's issues as input problems; a value taken from the environment is named as such. */
+function problemsOf(issues: readonly z.core.$ZodIssue[], fromEnv: Set<string>): InputProblem[] {
+  return issues.map((issue) => {
+    const name = String(issue.path[0]);
+    if (!fromEnv.has(name)) return { inputs: [name], message: issue.message };
+    const variable = ENV_FALLBACKS[name as keyof typeof ENV_FALLBACKS];
+    return {
+      inputs: [name, variable],
+      message: issue.message.replace(`{input:${name}}`, `{fromenv:${name}}`),
+    };
+  });
+}
 
 /**
  * Parses raw inputs into one typed config, or throws an InputError that lists every problem.
  * Runs before any network call; it never quotes the API token.
  */
 export function parseConfig(raw: RawInputs, env: ConfigEnv = {}): Config {
-  const withDefaults = {} as Record<InputName, string>;
-  for (const name of INPUT_NAMES) {
-    const given = raw[name] ?? "";
-    withDefaults[name] = given.trim() === "" ? INPUT_DEFAULTS[name] : given;
-  }
-  const keyless = withDefaults["vending-url"].trim() !== "";
+  const keyless = (raw["vending-url"] ?? "").trim() !== "";
+  const { values, fromEnv } = withDefaults(raw, env, !keyless);
   if (keyless) {
     // The Worker holds the account token: an api-token or account-id given here would be ignored, so say so.
-    const problems = KEYLESS_CONFLICTS.filter(
-      (name) => withDefaults[name].trim() !== INPUT_DEFAULTS[name],
-    ).map(
-      (name): InputProblem => ({
-        inputs: [name, "vending-url"],
-        message: `Input ${name} does not apply with vending-url: the credential-vending Worker ${KEYLESS_REASON[name]}. Remove ${name}, or remove vending-url to mint with your own token.`,
-      }),
-    );
+    const problems = (Object.keys(KEYLESS_REASON) as (keyof typeof KEYLESS_REASON)[])
+      .filter((name) => values[name].trim() !== INPUT_DEFAULTS[name])
+      .map(
+        (name): InputProblem => ({
+          inputs: [name, "vending-url"],
+          message: `{input:${name}} does not apply with vending-url: the credential-vending Worker ${KEYLESS_REASON[name]}. Remove ${name}, or remove vending-url to mint with your own token.`,
+        }),
+      );
     if (problems.length > 0) throw new InputError(problems);
   }
-  // Values taken from the environment are named as such in errors: the input itself was empty.
-  const fromEnv = new Map<string, string>();
-  for (const [input, variable] of ENV_FALLBACKS) {
-    const value = env[variable];
-    if (!keyless && withDefaults[input].trim() === "" && value !== undefined && value.trim() !== "") {
-      withDefaults[input] = value;
-      fromEnv.set(input, variable);
-    }
-  }
-
-  const schema = keyless
-    ? z.extend(rawSchema, { "api-token": z.string(), "account-id": z.string() })
-    : rawSchema;
-  const parsed = schema.safeParse(withDefaults);
-  if (!parsed.success) {
-    throw new InputError(
-      parsed.error.issues.map((issue) => {
-        const input = String(issue.path[0]);
-        const variable = fromEnv.get(input);
-        const message = variable
-          ? issue.message.replace(
-              `Input ${input}`,
-              `Input ${input} is empty, so ${variable} was used; that value`,
-            )
-          : issue.message;
-        return { inputs: [input, ...(variable ? [variable] : [])], message };
-      }),
-    );
-  }
-  const p = parsed.data;
-  const config: Config = {
-    apiToken: p["api-token"],
-    accountId: p["account-id"],
-    buckets: p.bucket,
-    permission: p.permission,
-    mode: p.mode,
-    prefixes: p.prefixes,
-    objects: p.objects,
-    ttlSeconds: p.ttl,
-    jurisdiction: p.jurisdiction,
-    parentAccessKeyId: p["parent-access-key-id"],
-    tokenScope: p["token-scope"],
-    createBucket: p["create-bucket"],
-    locationHint: p["location-hint"],
-    waitTimeoutSeconds: p["wait-timeout"],
-    exportEnv: p["export-env"],
-    revoke: p.revoke,
-    tokenName: p["token-name"],
-    apiUrl: p["api-url"],
-    s3Endpoint: p["s3-endpoint"] ?? (keyless ? "" : defaultS3Endpoint(p["account-id"], p.jurisdiction)),
-    vendingUrl: p["vending-url"],
-    audience: p.audience ?? (p["vending-url"] ? new URL(p["vending-url"]).origin : undefined),
-  };
+  const parsed = z.safeParse(configSchema(keyless), values);
+  if (!parsed.success) throw new InputError(problemsOf(parsed.error.issues, fromEnv));
+  const config = parsed.data;
   const problems = RULES.filter((rule) => rule.applies(config)).map((rule) => rule.problem(config));
   if (problems.length > 0) throw new InputError(problems);
   return config;
+}
+
+/** What the commands that manage tokens directly need: the token, where its children live, the API. */
+export interface TokenAccess {
+  apiToken: string;
+  accountId: string;
+  tokenScope: (typeof TOKEN_SCOPES)[number];
+  apiUrl: string;
+}
+
+const accessSchema = z.object({
+  "api-token": apiTokenInput,
+  "account-id": accountIdInput,
+  "token-scope": tokenScopeInput,
+  "api-url": apiUrlInput,
+});
+
+/**
+ * The token, account, scope and API URL alone, parsed exactly as parseConfig parses them: for the
+ * post step and the CLI's revoke, sweep and rescope. The account id is needed only for account-owned
+ * tokens (user-owned ones live under /user/tokens).
+ */
+export function parseTokenAccess(raw: RawInputs, env: ConfigEnv = {}): TokenAccess {
+  const { values, fromEnv } = withDefaults(raw, env, true);
+  const userScoped = values["token-scope"].trim() === "user";
+  const schema = userScoped ? z.extend(accessSchema, { "account-id": z.string() }) : accessSchema;
+  const parsed = z.safeParse(schema, values);
+  if (!parsed.success) throw new InputError(problemsOf(parsed.error.issues, fromEnv));
+  const p = parsed.data;
+  return {
+    apiToken: p["api-token"],
+    accountId: p["account-id"].trim(),
+    tokenScope: p["token-scope"],
+    apiUrl: p["api-url"],
+  };
 }

@@ -17,11 +17,13 @@ import {
   type TokenTarget,
   verifyToken,
 } from "./cloudflare/tokens.js";
-import type { Config, TokenScope } from "./config.js";
-import { randomHex, sha256Hex, wholeSecondsIso } from "./derive.js";
+import type { Config } from "./config.js";
+import { randomHex, sha256Hex } from "./crypto.js";
 import { ActionError, describeError } from "./errors.js";
 import { childTokenName, type RunContext } from "./naming.js";
 import { type Readiness, readinessScope, type S3Credentials, waitForReadiness } from "./readiness.js";
+import { isAdmin, isNarrowed, type TokenScope } from "./terms.js";
+import { expiresAt as expiryOf, wholeSecondsIso } from "./time.js";
 
 export type MintMode = "token" | "hybrid" | "temporary";
 
@@ -126,10 +128,9 @@ async function deleteByName(config: Config, deps: MintDeps, name: string): Promi
 }
 
 /** Plain token mode exports the child's own S3 pair; narrowing or admin scope goes through temporary credentials. */
-export function modeOf(config: Config): MintMode {
+function modeOf(config: Config): MintMode {
   if (config.mode === "temporary") return "temporary";
-  const narrowed = config.prefixes.length > 0 || config.objects.length > 0;
-  return narrowed || config.permission.startsWith("admin-") ? "hybrid" : "token";
+  return isNarrowed(config) || isAdmin(config.permission) ? "hybrid" : "token";
 }
 
 function tempRequest(config: Config, parentAccessKeyId: string) {
@@ -174,7 +175,7 @@ async function narrowChild(config: Config, deps: MintDeps, child: CreatedToken):
 /** Temporary mode: the parent is parent-access-key-id, or the input token itself (its id from verify). */
 async function mintTemporary(config: Config, deps: MintDeps): Promise<Minted> {
   const parent = config.parentAccessKeyId ?? (await verifyToken(deps.client, target(config))).id;
-  const expiresAt = new Date(deps.now() + config.ttlSeconds * 1000).toISOString();
+  const expiresAt = new Date(expiryOf(deps.now(), config.ttlSeconds)).toISOString();
   const credentials = maskTemp(
     deps,
     await createTempCredentials(deps.client, config.accountId, config.apiToken, tempRequest(config, parent)),
@@ -207,7 +208,7 @@ export async function mint(config: Config, deps: MintDeps): Promise<Minted> {
 
   const mintId = randomHex(4);
   const name = childTokenName(mintId, { tokenName: config.tokenName, run: deps.run, origin: deps.origin });
-  const expiresOn = wholeSecondsIso(deps.now() + config.ttlSeconds * 1000);
+  const expiresOn = wholeSecondsIso(expiryOf(deps.now(), config.ttlSeconds));
   const created = await createChildToken(config, deps, name, expiresOn);
   // The child's value is a secret in every mode; in hybrid mode it never leaves this process.
   deps.mask(created.value);
@@ -232,7 +233,7 @@ export async function mint(config: Config, deps: MintDeps): Promise<Minted> {
       credentials = await narrowChild(config, deps, created);
       // Temporary credentials die with the child, so they expire at the earlier of the two.
       expiresAt = new Date(
-        Math.min(deps.now() + config.ttlSeconds * 1000, Date.parse(child.expiresAt)),
+        Math.min(expiryOf(deps.now(), config.ttlSeconds), Date.parse(child.expiresAt)),
       ).toISOString();
       deps.log(
         `Minted temporary credentials ${credentials.accessKeyId} from child token ${child.tokenId}, narrowed to ${config.buckets[0]}.`,

@@ -1,4 +1,4 @@
-import { MAX_TOKEN_NAME_LENGTH } from "./config.js";
+import { MAX_CLOUDFLARE_TOKEN_NAME, MAX_TOKEN_NAME_LENGTH } from "./terms.js";
 
 /** Who is minting: the workflow run in Actions, or a free-form origin for the CLI. */
 export interface RunContext {
@@ -9,7 +9,6 @@ export interface RunContext {
 }
 
 export const DEFAULT_NAME_PREFIX = "r2-ephemeral";
-const LIMIT = 120;
 
 function shorten(text: string, by: number): string {
   return by <= 0 ? text : text.slice(0, Math.max(0, text.length - by));
@@ -27,7 +26,7 @@ export function childTokenName(
   if (options.tokenName !== undefined)
     return `${options.tokenName.slice(0, MAX_TOKEN_NAME_LENGTH)} ${mintId}`;
   if (!options.run) {
-    const room = LIMIT - DEFAULT_NAME_PREFIX.length - mintId.length - 2;
+    const room = MAX_CLOUDFLARE_TOKEN_NAME - DEFAULT_NAME_PREFIX.length - mintId.length - 2;
     const origin = options.origin ? ` ${options.origin.slice(0, room)}` : "";
     return `${DEFAULT_NAME_PREFIX}${origin} ${mintId}`;
   }
@@ -36,8 +35,8 @@ export function childTokenName(
     [DEFAULT_NAME_PREFIX, repo, "run", `${runId}.${runAttempt}`, jobPart, mintId]
       .filter((part) => part !== "")
       .join(" ");
-  let over = build(repository, job).length - LIMIT;
+  let over = build(repository, job).length - MAX_CLOUDFLARE_TOKEN_NAME;
   const jobPart = shorten(job, over);
-  over = build(repository, jobPart).length - LIMIT;
+  over = build(repository, jobPart).length - MAX_CLOUDFLARE_TOKEN_NAME;
   return build(shorten(repository, over), jobPart);
 }

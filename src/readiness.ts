@@ -1,6 +1,6 @@
 import { AwsV4Signer } from "aws4fetch";
 import type { HttpDeps } from "./cloudflare/client.js";
-import { randomHex } from "./derive.js";
+import { randomHex } from "./crypto.js";
 import { ActionError } from "./errors.js";
 
 export interface S3Credentials {
@@ -96,7 +96,7 @@ async function probeOnce(
  * Signs cheap one-byte GETs with the new credentials until the S3 endpoint accepts them.
  * Throws a readiness ActionError at the timeout; the caller deletes what it minted.
  */
-export async function waitUntilAccepted(
+async function waitUntilAccepted(
   target: ProbeTarget,
   credentials: S3Credentials,
   timeoutMs: number,
@@ -160,7 +160,7 @@ export function readinessScope(config: {
 }
 
 /** A key the minted scope allows: a random one in the bucket or under the first prefix, else the first object. */
-export function probeKey(scope: Pick<ReadinessScope, "prefixes" | "objects">): string {
+function probeKey(scope: Pick<ReadinessScope, "prefixes" | "objects">): string {
   const random = `r2-ephemeral-readiness-${randomHex(8)}`;
   if (scope.prefixes[0] !== undefined) return `${scope.prefixes[0]}${random}`;
   return scope.objects[0] ?? random;

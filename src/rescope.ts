@@ -1,8 +1,8 @@
 import type { CloudflareClient } from "./cloudflare/client.js";
 import { bucketResourceKey, PERMISSION_GROUPS, withPermissionGroup } from "./cloudflare/permission-groups.js";
 import { getToken, type Policy, type Token, type TokenTarget, updateToken } from "./cloudflare/tokens.js";
-import type { Jurisdiction, Permission } from "./config.js";
 import { ActionError } from "./errors.js";
+import { isAdmin, type Jurisdiction, type Permission } from "./terms.js";
 
 export interface RescopeRequest {
   target: TokenTarget;
@@ -23,7 +23,7 @@ function grantsGroup(policy: Policy, groupId: string, groupName: string): boolea
 }
 
 /** The token with the bucket added: into an allow policy of the same single group, else as a new policy. */
-export function withBucket(
+function withBucket(
   token: Token,
   groupId: string,
   groupName: string,
@@ -52,7 +52,7 @@ export async function rescope(
   log: (message: string) => void,
 ): Promise<RescopeOutcome> {
   const group = PERMISSION_GROUPS[request.permission];
-  if (group.scope !== "com.cloudflare.edge.r2.bucket") {
+  if (isAdmin(request.permission)) {
     throw new ActionError(
       "input",
       `rescope adds buckets with object permissions only; ${request.permission} is account-wide, not per bucket.`,

@@ -31,6 +31,13 @@ export const INPUT_DEFAULTS = {
 export type InputName = keyof typeof INPUT_DEFAULTS;
 export const INPUT_NAMES = Object.keys(INPUT_DEFAULTS) as InputName[];
 
+/** Inputs that take true or false (on the command line, switches). */
+export const BOOLEAN_INPUTS: ReadonlySet<string> = new Set<InputName>([
+  "create-bucket",
+  "export-env",
+  "revoke",
+]);
+
 /** Environment variables that stand in for an empty input. */
 export const ENV_FALLBACKS = {
   "api-token": "CLOUDFLARE_API_TOKEN",

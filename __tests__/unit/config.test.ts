@@ -1,12 +1,7 @@
 import { describe, expect, it } from "vitest";
-import {
-  defaultS3Endpoint,
-  parseConfig,
-  parseDuration,
-  type RawInputs,
-  splitList,
-} from "../../src/config.js";
-import { InputError } from "../../src/errors.js";
+import { parseConfig, parseDuration, type RawInputs, splitList } from "../../src/config.js";
+import { InputError, inSurfaceWords } from "../../src/errors.js";
+import { defaultS3Endpoint } from "../../src/terms.js";
 
 const ACCOUNT = "0123456789abcdef0123456789abcdef";
 const TOKEN = "cfat_abcdefghijklmnopqrstuvwxyz0123456789ABCD";
@@ -17,7 +12,7 @@ function problemsOf(raw: RawInputs, env = {}): string[] {
     parseConfig(raw, env);
   } catch (error) {
     expect(error).toBeInstanceOf(InputError);
-    return (error as InputError).problems.map((p) => p.message);
+    return (error as InputError).problems.map((p) => inSurfaceWords(p.message, "action"));
   }
   throw new Error("expected an input error");
 }

@@ -2,10 +2,10 @@ import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { hintFor } from "../../src/cloudflare/hints.js";
 import { parseRetryAfter, retryDelayMs } from "../../src/cloudflare/retry.js";
-import { randomHex, sha256Hex, wholeSecondsIso } from "../../src/derive.js";
+import { randomHex, sha256Hex } from "../../src/crypto.js";
 import { inSurfaceWords } from "../../src/errors.js";
-import { formatDuration } from "../../src/keyless/mint.js";
 import { objectUrl, pollIntervalMs } from "../../src/readiness.js";
+import { formatDuration, wholeSecondsIso } from "../../src/time.js";
 
 describe("derivation", () => {
   it("derives the secret access key as the lowercase hex sha256 of the whole token value", async () => {
@@ -74,6 +74,51 @@ describe("messages in each surface's words", () => {
     expect(inSurfaceWords(text, "cli")).toBe(
       "raise --wait-timeout, check --s3-endpoint and CLOUDFLARE_API_TOKEN, or set --jurisdiction eu",
     );
+  });
+
+  it("speaks of inputs in the action and of flags and variables in the CLI", () => {
+    // Workflow expressions (${{ … }}) are text here, not template placeholders.
+    const expr = (inner: string) => `$\{{ ${inner} }}`;
+    const cases: [string, string, string][] = [
+      ["{input:ttl} is bad.", "Input ttl is bad.", "Flag --ttl is bad."],
+      ["{input:api-token} is bad.", "Input api-token is bad.", "CLOUDFLARE_API_TOKEN is bad."],
+      [
+        "{inputs:bucket,prefixes,permission} conflict.",
+        "Inputs bucket, prefixes and permission conflict.",
+        "Flags --bucket, --prefixes and --permission conflict.",
+      ],
+      [
+        "{missing:account-id}.",
+        "Input account-id is empty and CLOUDFLARE_ACCOUNT_ID is not set.",
+        "Flag --account-id is missing and CLOUDFLARE_ACCOUNT_ID is not set.",
+      ],
+      [
+        "{missing:api-token}.",
+        "Input api-token is empty and CLOUDFLARE_API_TOKEN is not set.",
+        "CLOUDFLARE_API_TOKEN is not set.",
+      ],
+      [
+        "{fromenv:account-id} is bad.",
+        "Input account-id is empty, so CLOUDFLARE_ACCOUNT_ID was used; that value is bad.",
+        "CLOUDFLARE_ACCOUNT_ID is bad.",
+      ],
+      [
+        "e.g. {example:api-token}.",
+        `e.g. api-token: ${expr("secrets.CLOUDFLARE_API_TOKEN")}.`,
+        "e.g. export CLOUDFLARE_API_TOKEN=<value>.",
+      ],
+      ["Set {set:create-bucket=true}.", "Set create-bucket: true.", "Set --create-bucket."],
+      ["Empty.{action-only: Forks get no secrets.}", "Empty. Forks get no secrets.", "Empty."],
+      [
+        `{unknown:x} and ${expr("x")} stay`,
+        `{unknown:x} and ${expr("x")} stay`,
+        `{unknown:x} and ${expr("x")} stay`,
+      ],
+    ];
+    for (const [text, action, cli] of cases) {
+      expect(inSurfaceWords(text, "action")).toBe(action);
+      expect(inSurfaceWords(text, "cli")).toBe(cli);
+    }
   });
 
   it("leaves no placeholder in any hint Cloudflare errors can carry", () => {

@@ -1,11 +1,12 @@
 import { CloudflareClient, type HttpDeps } from "../cloudflare/client.js";
-import { type Config, type ConfigEnv, INPUT_NAMES, parseConfig, type RawInputs } from "../config.js";
+import { type Config, type ConfigEnv, parseConfig, type RawInputs } from "../config.js";
 import { describeError } from "../errors.js";
 import { discardKeyless, mintKeyless } from "../keyless/mint.js";
 import { type ChildToken, discardChild, type Minted, mint } from "../mint.js";
 import type { RunContext } from "../naming.js";
+import { INPUT_NAMES } from "../terms.js";
 import { appendSummary, mintSummary, publish } from "./publish.js";
-import { type ActionIO, maskSecret } from "./runner.js";
+import { type ActionIO, maskInputToken } from "./runner.js";
 import { saveCloudflareChild, saveDiscarded, saveTemporary, saveVendedChild } from "./state.js";
 
 export interface StepDeps extends HttpDeps {
@@ -13,13 +14,8 @@ export interface StepDeps extends HttpDeps {
   run: RunContext | undefined;
 }
 
-export function readInputs(io: ActionIO): RawInputs {
+function readInputs(io: ActionIO): RawInputs {
   return Object.fromEntries(INPUT_NAMES.map((name) => [name, io.getInput(name)]));
-}
-
-/** Masks the input token (and its env fallback) before anything else runs, so nothing can print it. */
-function maskInputToken(io: ActionIO, raw: RawInputs, env: ConfigEnv): void {
-  for (const value of [raw["api-token"], env.CLOUDFLARE_API_TOKEN]) if (value) maskSecret(io, value);
 }
 
 /** How the step mints, and how it takes back what it minted when a later part of the step fails. */
@@ -86,7 +82,7 @@ function keylessMinter(
 /** The main step: validate, mint (state saved as soon as a child exists), publish; on failure nothing minted stays alive. */
 export async function runMain(io: ActionIO, deps: StepDeps): Promise<void> {
   const raw = readInputs(io);
-  maskInputToken(io, raw, deps.env);
+  maskInputToken(io, raw["api-token"], deps.env);
   let config: Config;
   try {
     config = parseConfig(raw, deps.env);

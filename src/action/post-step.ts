@@ -1,10 +1,10 @@
 import { CloudflareClient, type HttpDeps } from "../cloudflare/client.js";
 import { revokeToken, tokensPath } from "../cloudflare/tokens.js";
-import type { ConfigEnv } from "../config.js";
+import { type ConfigEnv, parseTokenAccess } from "../config.js";
 import { describeError } from "../errors.js";
 import { revokeKeyless } from "../keyless/mint.js";
 import { appendSummary } from "./publish.js";
-import { type ActionIO, maskSecret } from "./runner.js";
+import { type ActionIO, maskInputToken } from "./runner.js";
 import { type CloudflareChild, readState, type VendedChild } from "./state.js";
 
 export interface PostDeps extends HttpDeps {
@@ -25,18 +25,21 @@ function cloudflareRevoker(io: ActionIO, deps: PostDeps, child: CloudflareChild)
   return {
     manual: `Delete it by hand: curl -X DELETE -H "Authorization: Bearer $CLOUDFLARE_API_TOKEN" ${child.apiUrl}${tokensPath(child.scope, child.accountId)}/${child.tokenId} (it expires on its own at ${child.expiresAt}).`,
     async run() {
-      const apiToken = (io.getInput("api-token") || deps.env.CLOUDFLARE_API_TOKEN || "").trim();
-      if (apiToken === "") throw new Error("api-token is empty and CLOUDFLARE_API_TOKEN is not set.");
-      maskSecret(io, apiToken);
-      // Never let an unusable header value reach fetch, whose error would quote it.
-      if (/[\s\p{Cc}]/u.test(apiToken))
-        throw new Error("api-token contains whitespace or control characters.");
-      const client = new CloudflareClient({ apiUrl: child.apiUrl, deps, log: (m) => io.info(m) });
-      return revokeToken(
-        client,
-        { scope: child.scope, accountId: child.accountId, token: apiToken },
-        child.tokenId,
+      // The token is read again (state holds no secret) and checked as main checked it.
+      const apiToken = io.getInput("api-token");
+      maskInputToken(io, apiToken, deps.env);
+      const access = parseTokenAccess(
+        {
+          "api-token": apiToken,
+          "account-id": child.accountId,
+          "token-scope": child.scope,
+          "api-url": child.apiUrl,
+        },
+        deps.env,
       );
+      const client = new CloudflareClient({ apiUrl: access.apiUrl, deps, log: (m) => io.info(m) });
+      const target = { scope: access.tokenScope, accountId: access.accountId, token: access.apiToken };
+      return revokeToken(client, target, child.tokenId);
     },
   };
 }

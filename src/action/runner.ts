@@ -27,3 +27,12 @@ export function maskSecret(io: Pick<ActionIO, "setSecret">, value: string): void
   const pieces = new Set([value.trim(), ...value.split(/\r?\n/).map((line) => line.trim())]);
   for (const piece of pieces) if (piece !== "") io.setSecret(piece);
 }
+
+/** Masks the input token (and its environment fallback) before anything else runs, so nothing can print it. */
+export function maskInputToken(
+  io: Pick<ActionIO, "setSecret">,
+  input: string | undefined,
+  env: { CLOUDFLARE_API_TOKEN?: string | undefined },
+): void {
+  for (const value of [input, env.CLOUDFLARE_API_TOKEN]) if (value) maskSecret(io, value);
+}

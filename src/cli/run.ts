@@ -1,9 +1,14 @@
 import { parseArgs } from "node:util";
+import { isBucketName, isHex32 } from "../checks.js";
 import { CloudflareClient, type HttpDeps } from "../cloudflare/client.js";
 import { revokeToken, type TokenTarget } from "../cloudflare/tokens.js";
+import { type ConfigEnv, parseConfig, parseDuration, parseTokenAccess, type RawInputs } from "../config.js";
+import { ActionError, describeError } from "../errors.js";
+import { mint } from "../mint.js";
+import type { RunContext } from "../naming.js";
+import { rescope } from "../rescope.js";
+import { DEFAULT_SWEEP_PREFIX, sweep } from "../sweep.js";
 import {
-  type ConfigEnv,
-  DEFAULT_API_URL,
   INPUT_DEFAULTS,
   INPUT_NAMES,
   type InputName,
@@ -11,17 +16,7 @@ import {
   type Jurisdiction,
   PERMISSIONS,
   type Permission,
-  parseConfig,
-  parseDuration,
-  type RawInputs,
-  TOKEN_SCOPES,
-  type TokenScope,
-} from "../config.js";
-import { ActionError, describeError, InputError } from "../errors.js";
-import { mint } from "../mint.js";
-import type { RunContext } from "../naming.js";
-import { rescope } from "../rescope.js";
-import { DEFAULT_SWEEP_PREFIX, sweep } from "../sweep.js";
+} from "../terms.js";
 import { formatMinted, formatSweep, MINT_FORMATS, type MintFormat } from "./format.js";
 import { HELP } from "./help.js";
 
@@ -35,7 +30,7 @@ export interface CliDeps extends HttpDeps {
   origin: string;
 }
 
-export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
 /**
  * mint's string flags are the action's inputs, minus what only makes sense in a workflow (export-env,
@@ -95,23 +90,6 @@ function usage(message: string, hint?: string): ActionError {
   return new ActionError("input", message, hint);
 }
 
-/** The input parser speaks of inputs; on the command line they are flags, and the token is an env var. */
-function asFlags(message: string): string {
-  return (
-    message
-      // The CLI has no inputs: a value from the environment is simply the variable's.
-      .replace(/Input [a-z-]+ is empty, so ([A-Z_]+) was used; that value/g, "$1")
-      .replace(
-        /Input api-token is empty and CLOUDFLARE_API_TOKEN is not set\./,
-        "CLOUDFLARE_API_TOKEN is not set.",
-      )
-      .replace(/Input api-token/g, "CLOUDFLARE_API_TOKEN")
-      .replace(/\bInputs ([a-z0-9-]+) and ([a-z0-9-]+)/g, "Flags --$1 and --$2")
-      .replace(/\bInput ([a-z0-9-]+)/g, "Flag --$1")
-      .replace(/\bapi-token: \$\{\{ secrets\.CLOUDFLARE_API_TOKEN \}\}/, "export CLOUDFLARE_API_TOKEN=…")
-  );
-}
-
 function str(values: Values, name: string): string | undefined {
   const value = values[name];
   return typeof value === "string" ? value : undefined;
@@ -131,24 +109,20 @@ function required(values: Values, name: string, what: string): string {
   return value;
 }
 
-/** The token, account and endpoint of the commands that manage tokens directly. */
+/** The token, account and endpoint of the commands that manage tokens directly, parsed as mint parses them. */
 function tokenTarget(values: Values, deps: CliDeps): { target: TokenTarget; apiUrl: string } {
-  const token = (deps.env.CLOUDFLARE_API_TOKEN ?? "").trim();
-  if (token === "")
-    throw usage(
-      "CLOUDFLARE_API_TOKEN is not set. Export the Cloudflare API token that owns the child tokens.",
-    );
-  const accountId = (str(values, "account-id") ?? deps.env.CLOUDFLARE_ACCOUNT_ID ?? "").trim();
-  const scope = oneOf<TokenScope>(values, "token-scope", TOKEN_SCOPES, "account");
-  if (scope === "account" && !/^[0-9a-f]{32}$/.test(accountId)) {
-    throw usage(
-      accountId === ""
-        ? "Flag --account-id is missing and CLOUDFLARE_ACCOUNT_ID is not set."
-        : `Flag --account-id is ${JSON.stringify(accountId)}, which is not a Cloudflare account id (32 lowercase hex characters).`,
-    );
-  }
-  const apiUrl = (str(values, "api-url") ?? DEFAULT_API_URL).replace(/\/+$/, "");
-  return { target: { scope, accountId, token }, apiUrl };
+  const access = parseTokenAccess(
+    {
+      "account-id": str(values, "account-id"),
+      "token-scope": str(values, "token-scope"),
+      "api-url": str(values, "api-url"),
+    },
+    deps.env,
+  );
+  return {
+    target: { scope: access.tokenScope, accountId: access.accountId, token: access.apiToken },
+    apiUrl: access.apiUrl,
+  };
 }
 
 function clientFor(apiUrl: string, deps: CliDeps): CloudflareClient {
@@ -157,7 +131,7 @@ function clientFor(apiUrl: string, deps: CliDeps): CloudflareClient {
 
 function tokenId(values: Values): string {
   const id = required(values, "token-id", "the id of the token");
-  if (!/^[0-9a-f]{32}$/.test(id))
+  if (!isHex32(id))
     throw usage(
       `Flag --token-id is ${JSON.stringify(id)}, which is not a token id (32 lowercase hex characters).`,
     );
@@ -208,13 +182,7 @@ async function mintCommand(values: Values, deps: CliDeps): Promise<number> {
         ? value
         : INPUT_DEFAULTS[flag];
   }
-  let config: ReturnType<typeof parseConfig>;
-  try {
-    config = parseConfig(raw, deps.env);
-  } catch (error) {
-    if (error instanceof InputError) throw usage(error.problems.map((p) => asFlags(p.message)).join("\n"));
-    throw error;
-  }
+  const config = parseConfig(raw, deps.env);
   const spinner = progress(deps, quiet);
   const info = (m: string) => {
     spinner.clear();
@@ -272,7 +240,7 @@ async function sweepCommand(values: Values, deps: CliDeps): Promise<number> {
 async function rescopeCommand(values: Values, deps: CliDeps): Promise<number> {
   const id = tokenId(values);
   const bucket = required(values, "add-bucket", "the bucket to add");
-  if (!/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(bucket)) {
+  if (!isBucketName(bucket)) {
     throw usage(
       `Flag --add-bucket is ${JSON.stringify(bucket)}, which is not a valid R2 bucket name (3-63 characters of a-z, 0-9 and -).`,
     );

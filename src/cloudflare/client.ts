@@ -12,7 +12,7 @@ export interface HttpDeps {
   random: () => number;
 }
 
-export const cloudflareMessage = z.looseObject({ code: z.number(), message: z.string() });
+const cloudflareMessage = z.looseObject({ code: z.number(), message: z.string() });
 
 /** Cloudflare's v4 envelope. IAM endpoints send message objects, R2 endpoints plain strings. */
 const envelope = z.looseObject({

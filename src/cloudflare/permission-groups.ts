@@ -1,5 +1,5 @@
-import type { Permission } from "../config.js";
 import { ActionError } from "../errors.js";
+import type { Permission } from "../terms.js";
 import { type CloudflareClient, CloudflareError } from "./client.js";
 import { findPermissionGroups, type TokenTarget } from "./tokens.js";
 

@@ -1,5 +1,5 @@
 import * as z from "zod/mini";
-import type { Jurisdiction, LocationHint, Permission } from "../config.js";
+import type { Jurisdiction, LocationHint, Permission } from "../terms.js";
 import type { CloudflareClient } from "./client.js";
 
 const nonEmpty = z.string().check(z.minLength(1));

@@ -1,5 +1,5 @@
 import * as z from "zod/mini";
-import type { TokenScope } from "../config.js";
+import type { TokenScope } from "../terms.js";
 import { type CloudflareClient, CloudflareError } from "./client.js";
 
 /** Where a scope's tokens live: account-owned under the account, user-owned under /user. */
@@ -7,7 +7,8 @@ export function tokensPath(scope: TokenScope, accountId: string): string {
   return scope === "account" ? `/accounts/${accountId}/tokens` : "/user/tokens";
 }
 
-const id32 = z.string().check(z.minLength(1));
+/** Cloudflare ids are 32 hex characters today; only non-emptiness is relied on. */
+const nonEmptyId = z.string().check(z.minLength(1));
 
 export const policySchema = z.looseObject({
   id: z.optional(z.string()),
@@ -17,8 +18,8 @@ export const policySchema = z.looseObject({
 });
 export type Policy = z.infer<typeof policySchema>;
 
-export const tokenSchema = z.looseObject({
-  id: id32,
+const tokenSchema = z.looseObject({
+  id: nonEmptyId,
   name: z.string(),
   status: z.optional(z.string()),
   issued_on: z.optional(z.string()),
@@ -31,11 +32,11 @@ export const tokenSchema = z.looseObject({
 export type Token = z.infer<typeof tokenSchema>;
 
 /** Only the create (and roll) answer carries the secret `value`. */
-export const createdTokenSchema = z.extend(tokenSchema, { value: z.string().check(z.minLength(1)) });
+const createdTokenSchema = z.extend(tokenSchema, { value: z.string().check(z.minLength(1)) });
 export type CreatedToken = z.infer<typeof createdTokenSchema>;
 
 const verifySchema = z.looseObject({
-  id: id32,
+  id: nonEmptyId,
   status: z.optional(z.string()),
   expires_on: z.nullish(z.string()),
 });
@@ -80,11 +81,7 @@ export function createToken(
   });
 }
 
-export async function deleteToken(
-  client: CloudflareClient,
-  target: TokenTarget,
-  tokenId: string,
-): Promise<void> {
+async function deleteToken(client: CloudflareClient, target: TokenTarget, tokenId: string): Promise<void> {
   await client.request({
     method: "DELETE",
     path: `${tokensPath(target.scope, target.accountId)}/${encodeURIComponent(tokenId)}`,

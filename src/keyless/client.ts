@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { tokenIdSchema } from "../checks.js";
 import type { HttpDeps } from "../cloudflare/client.js";
 import { DEFAULT_RETRY_POLICY, parseRetryAfter, type RetryPolicy, withRetries } from "../cloudflare/retry.js";
 import { ActionError } from "../errors.js";
@@ -12,7 +13,7 @@ import "../zod-locale.js";
 const nonEmpty = z.string().check(z.minLength(1));
 
 /** The Worker answers with the action's own output names, so they are published unchanged. */
-export const vendedSchema = z.looseObject({
+const vendedSchema = z.looseObject({
   mode: z.enum(["token", "hybrid"]),
   "access-key-id": nonEmpty,
   "secret-access-key": nonEmpty,
@@ -21,7 +22,7 @@ export const vendedSchema = z.looseObject({
   region: nonEmpty,
   bucket: nonEmpty,
   "expires-at": nonEmpty,
-  "token-id": z.string().check(z.regex(/^[0-9a-f]{32}$/)),
+  "token-id": tokenIdSchema,
 });
 export type Vended = z.infer<typeof vendedSchema>;
 
@@ -145,7 +146,7 @@ async function call<T>(
 }
 
 /** The Worker's endpoints sit under the vending-url: `<vending-url>/v1/mint` and `/v1/revoke`. */
-export function vendingEndpoint(vendingUrl: string, path: "mint" | "revoke"): string {
+function vendingEndpoint(vendingUrl: string, path: "mint" | "revoke"): string {
   return `${vendingUrl.replace(/\/+$/, "")}/v1/${path}`;
 }
 

@@ -3,19 +3,8 @@ import type { Config } from "../config.js";
 import { ActionError, describeError } from "../errors.js";
 import type { Minted } from "../mint.js";
 import { readinessScope, waitForReadiness } from "../readiness.js";
+import { formatDuration } from "../time.js";
 import { vendMint, vendRevoke } from "./client.js";
-
-/** Seconds as the largest whole unit, so the Worker's refusals speak the units users write (1h, 15m). */
-export function formatDuration(seconds: number): string {
-  for (const [unit, size] of [
-    ["d", 86_400],
-    ["h", 3_600],
-    ["m", 60],
-  ] as const) {
-    if (seconds % size === 0) return `${seconds / size}${unit}`;
-  }
-  return `${seconds}s`;
-}
 
 export interface KeylessDeps extends HttpDeps {
   /** A GitHub OIDC token for the audience (core.getIDToken in the action). */

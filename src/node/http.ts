@@ -5,7 +5,7 @@ type Env = Record<string, string | undefined>;
 
 const PROXY_VARIABLES = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"];
 
-export function usesProxy(env: Env): boolean {
+function usesProxy(env: Env): boolean {
   return PROXY_VARIABLES.some((name) => (env[name] ?? "").trim() !== "");
 }
 

@@ -5,10 +5,12 @@
 import { CloudflareClient, CloudflareError, type HttpDeps } from "../../src/cloudflare/client.js";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "../../src/cloudflare/retry.js";
 import { getToken, revokeToken } from "../../src/cloudflare/tokens.js";
-import { type Config, INPUT_NAMES, type InputName, parseConfig, type RawInputs } from "../../src/config.js";
+import { type Config, parseConfig, type RawInputs } from "../../src/config.js";
 import { ActionError, describeError, InputError } from "../../src/errors.js";
 import { type Minted, mint } from "../../src/mint.js";
 import { DEFAULT_NAME_PREFIX, type RunContext } from "../../src/naming.js";
+import { outputsOf } from "../../src/outputs.js";
+import { INPUT_NAMES, type InputName } from "../../src/terms.js";
 import { HttpError, json } from "./errors.js";
 import type { Logger } from "./log.js";
 import { type Claims, verifyOidcToken } from "./oidc.js";
@@ -127,22 +129,13 @@ function configFor(settings: Settings, raw: RawInputs): Config {
         `The vending Worker is misconfigured: its ${names} setting is not valid.`,
       );
     }
-    throw new HttpError(400, "bad_request", error.message);
+    throw new HttpError(400, "bad_request", describeError(error));
   }
 }
 
+/** The action's own outputs, so the action publishes the answer unchanged, plus the mode. */
 export function mintAnswer(minted: Minted): Record<string, string> {
-  return {
-    mode: minted.mode,
-    "access-key-id": minted.credentials.accessKeyId,
-    "secret-access-key": minted.credentials.secretAccessKey,
-    "session-token": minted.credentials.sessionToken,
-    endpoint: minted.endpoint,
-    region: minted.region,
-    bucket: minted.buckets.join(","),
-    "expires-at": minted.expiresAt,
-    "token-id": minted.child?.tokenId ?? "",
-  };
+  return { mode: minted.mode, ...outputsOf(minted) };
 }
 
 export async function handleMint(request: Request, settings: Settings, log: Logger): Promise<Response> {

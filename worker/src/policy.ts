@@ -6,15 +6,16 @@
  * A refusal says which claim or which part of the request no rule allowed.
  */
 import { z } from "zod";
+import { parseDuration } from "../../src/config.js";
 import {
+  isNarrowed,
   JURISDICTIONS,
   type Jurisdiction,
   MAX_TTL_SECONDS,
   MIN_TTL_SECONDS,
   PERMISSIONS,
   type Permission,
-  parseDuration,
-} from "../../src/config.js";
+} from "../../src/terms.js";
 
 /** Without a ttl in the request the credentials live for an hour, or less where the rule's max_ttl is lower. */
 export const DEFAULT_TTL_SECONDS = 3_600;
@@ -144,7 +145,7 @@ function requestMismatch(rule: Rule, claims: PolicyClaims, request: PolicyReques
   }
   if (rule.prefixes) {
     const allowed = rule.prefixes;
-    if (request.prefixes.length === 0 && request.objects.length === 0) {
+    if (!isNarrowed(request)) {
       return `the policy narrows ${repo} to the prefixes ${list(allowed)}: ask for prefixes (or objects) under them`;
     }
     const under = (key: string) => allowed.some((prefix) => key.startsWith(prefix));

@@ -4,6 +4,7 @@
  * are then validated by the core's parseConfig, so the Worker and the action accept exactly the same.
  */
 import { z } from "zod";
+import { isHex32 } from "../../src/checks.js";
 import type { RawInputs } from "../../src/config.js";
 import { HttpError } from "./errors.js";
 
@@ -107,7 +108,7 @@ export async function readRevokeRequest(request: Request): Promise<string> {
   const parsed = revokeBody.safeParse(await readJson(request));
   if (!parsed.success) throw new HttpError(400, "bad_request", explain(parsed.error, ["token-id"]));
   const tokenId = parsed.data["token-id"].trim();
-  if (!/^[0-9a-f]{32}$/.test(tokenId)) {
+  if (!isHex32(tokenId)) {
     throw new HttpError(
       400,
       "bad_request",

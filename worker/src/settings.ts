@@ -3,7 +3,8 @@
  * bad value is a 500 `server_misconfigured` that names the var and the fix, never a crash, and never
  * quotes the secret.
  */
-import { DEFAULT_API_URL, TOKEN_SCOPES, type TokenScope } from "../../src/config.js";
+import { httpUrl, isHex32, isUnusableToken } from "../../src/checks.js";
+import { DEFAULT_API_URL, TOKEN_SCOPES, type TokenScope } from "../../src/terms.js";
 import { HttpError } from "./errors.js";
 import { type Policy, parsePolicy } from "./policy.js";
 
@@ -37,19 +38,17 @@ export interface Settings {
 
 const text = (value: unknown): string => (typeof value === "string" ? value.trim() : "");
 
-function httpUrl(name: string, value: string, problems: string[]): string {
-  try {
-    const url = new URL(value);
-    if (url.protocol === "https:" || url.protocol === "http:") return value.replace(/\/+$/, "");
-  } catch {}
-  problems.push(`${name} is "${value}", which is not an http(s) URL.`);
+function urlSetting(name: string, value: string, problems: string[]): string {
+  const url = httpUrl(value);
+  if (url !== undefined) return url;
+  problems.push(`${name} is "${value}", which is not an http(s) URL without query or fragment.`);
   return value;
 }
 
 function load(env: Env): Settings {
   const problems: string[] = [];
   const accountId = text(env.ACCOUNT_ID);
-  if (!/^[0-9a-f]{32}$/.test(accountId)) {
+  if (!isHex32(accountId)) {
     problems.push(
       accountId === ""
         ? "ACCOUNT_ID is not set: set it to the Cloudflare account id (32 lowercase hex characters) in wrangler.toml."
@@ -62,17 +61,17 @@ function load(env: Env): Settings {
       "AUDIENCE is not set: set it to the audience the workflows request their OIDC token for (the action's default is the vending URL's origin).",
     );
   }
-  const issuer = httpUrl("ISSUER", text(env.ISSUER) || GITHUB_ISSUER, problems);
-  const jwksUrl = httpUrl("JWKS_URL", text(env.JWKS_URL) || `${issuer}/.well-known/jwks`, problems);
-  const apiUrl = httpUrl("API_URL", text(env.API_URL) || DEFAULT_API_URL, problems);
+  const issuer = urlSetting("ISSUER", text(env.ISSUER) || GITHUB_ISSUER, problems);
+  const jwksUrl = urlSetting("JWKS_URL", text(env.JWKS_URL) || `${issuer}/.well-known/jwks`, problems);
+  const apiUrl = urlSetting("API_URL", text(env.API_URL) || DEFAULT_API_URL, problems);
   const s3 = text(env.S3_ENDPOINT);
-  const s3Endpoint = s3 === "" ? undefined : httpUrl("S3_ENDPOINT", s3, problems);
+  const s3Endpoint = s3 === "" ? undefined : urlSetting("S3_ENDPOINT", s3, problems);
   const scope = text(env.TOKEN_SCOPE) || "account";
   if (!(TOKEN_SCOPES as readonly string[]).includes(scope)) {
     problems.push(`TOKEN_SCOPE is "${scope}": use account or user.`);
   }
   const apiToken = text(env.CLOUDFLARE_API_TOKEN);
-  if (apiToken === "" || /\s/.test(apiToken)) {
+  if (apiToken === "" || isUnusableToken(apiToken)) {
     problems.push(
       apiToken === ""
         ? "The secret CLOUDFLARE_API_TOKEN is not set: run `wrangler secret put CLOUDFLARE_API_TOKEN` with a token that may create API tokens (Account API Tokens Write) and holds the R2 permissions it hands out."

@@ -10,8 +10,3 @@ export function randomHex(bytes: number): string {
     byte.toString(16).padStart(2, "0"),
   ).join("");
 }
-
-/** Cloudflare's RFC 3339 form in whole seconds: 2026-11-27T23:30:00Z. */
-export function wholeSecondsIso(epochMs: number): string {
-  return new Date(Math.floor(epochMs / 1000) * 1000).toISOString().replace(".000Z", "Z");
-}
