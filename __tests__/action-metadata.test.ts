@@ -1,4 +1,4 @@
-// action.yml is the contract users' workflows depend on (DESIGN §3). This test validates it with
+// action.yml is the contract users' workflows depend on (docs/design.md §3). This test validates it with
 // GitHub's own parser (@actions/workflow-parser, the one behind the Actions language service) and
 // pins the exact inputs, defaults and outputs, so that no rename or new default slips through.
 import { existsSync, readFileSync } from "node:fs";
@@ -16,7 +16,7 @@ import { parse as parseYaml } from "yaml";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const actionYml = readFileSync(join(root, "action.yml"), "utf8");
 
-/** The contract: DESIGN §3, in action.yml order. `undefined` = no default (required input). */
+/** The contract: docs/design.md §3, in action.yml order. `undefined` = no default (required input). */
 const EXPECTED_INPUTS: ReadonlyArray<readonly [name: string, def: string | undefined]> = [
   ["api-token", ""],
   ["account-id", ""],
