@@ -1,4 +1,4 @@
-// action.yml is the contract users' workflows depend on (DESIGN §3). This test validates it with
+// action.yml is the contract users' workflows depend on (docs/design.md §3). This test validates it with
 // GitHub's own parser (@actions/workflow-parser, the one behind the Actions language service) and
 // pins the exact inputs, defaults and outputs, so that no rename or new default slips through.
 import { existsSync, readFileSync } from "node:fs";

@@ -299,7 +299,7 @@ describe("Cloudflare API: tokens", () => {
     expect(v.body.messages).toEqual([
       { code: 10000, message: "This API Token is valid and active", type: null },
     ]);
-    // NOTES §6 pitfall 4.
+    // docs/cloudflare-api.md §6, pitfall 4.
     const wrongVerify = await api("GET", "/user/tokens/verify", minter.value);
     expect(wrongVerify.status).toBe(401);
     expect(wrongVerify.body.errors[0]?.code).toBe(1000);
@@ -889,7 +889,7 @@ describe("R2 buckets API", () => {
     expect([dup.status, dup.body.errors[0]?.code]).toEqual([409, 10073]);
     const bad = await api("POST", base, admin.value, { name: "Not_Valid" });
     expect([bad.status, bad.body.errors[0]?.code]).toEqual([400, 10005]);
-    // NOTES §5: without the header a jurisdictional bucket does not exist.
+    // docs/cloudflare-api.md §5: without the header a jurisdictional bucket does not exist.
     const missing = await api("GET", `${base}/beta`, admin.value);
     expect([missing.status, missing.body.errors[0]?.code]).toEqual([404, 10006]);
     expect(

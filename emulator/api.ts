@@ -228,7 +228,7 @@ export async function handleApi(deps: ApiDeps, req: IncomingMessage, res: Server
     answer = {
       status: result.status ?? 200,
       body: successBody(result.result, {
-        // R2 endpoints use plain-string messages, IAM ones objects (NOTES §1).
+        // R2 endpoints use plain-string messages, IAM ones objects (docs/cloudflare-api.md §1).
         messages: route?.product === "r2" ? messages.map(String) : messages,
         ...(result.result_info !== undefined ? { result_info: result.result_info } : {}),
       }),

@@ -1,4 +1,4 @@
-// The Cloudflare v4 response envelope and the error type handlers throw (NOTES §1).
+// The Cloudflare v4 response envelope and the error type handlers throw (docs/cloudflare-api.md §1).
 
 export interface CfError {
   code: number;
@@ -6,7 +6,7 @@ export interface CfError {
   error_chain?: CfError[];
 }
 
-/** IAM (token) endpoints return message objects, R2 endpoints plain strings (NOTES §1). */
+/** IAM (token) endpoints return message objects, R2 endpoints plain strings (docs/cloudflare-api.md §1). */
 export type Product = "iam" | "r2";
 
 /** A failure answered with the v4 envelope. Handlers throw it; the router turns it into a response. */
@@ -75,7 +75,7 @@ export const errors = {
   authenticationError: () => apiError(403, 10000, "Authentication error"),
   // Assumption: Cloudflare's code for a JSON body that does not parse, as seen on other v4 endpoints.
   malformedJson: () => apiError(400, 6007, "Malformed JSON in request body"),
-  // Assumption: validation failures use 1001 (the code DESIGN §7 picks for unknown group ids).
+  // Assumption: validation failures use 1001 (the code docs/design.md §7 picks for unknown group ids).
   invalid: (message: string) => apiError(400, 1001, message),
   // Assumption: an unknown path is 404/7003 and a known path with the wrong method 405/7000 (the
   // schema's failure example uses 7003 "No route for the URI").

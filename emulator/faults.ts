@@ -53,7 +53,7 @@ export class RateLimiter {
     if (recent.length >= limit.requests) {
       this.hits.set(tokenId, recent);
       const oldest = recent[0] ?? now;
-      // "The number of seconds, rounded up, until more capacity is available" (NOTES §1).
+      // "The number of seconds, rounded up, until more capacity is available" (docs/cloudflare-api.md §1).
       return Math.max(1, Math.ceil((oldest + limit.windowMs - now) / 1000));
     }
     recent.push(now);

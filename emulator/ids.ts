@@ -30,7 +30,7 @@ export function tokenValue(scope: "account" | "user"): string {
   return `${prefix}${body}${checksum}`;
 }
 
-/** The S3 secret of an API token (NOTES §4): lowercase hex sha256 of the whole value. */
+/** The S3 secret of an API token (docs/cloudflare-api.md §4): lowercase hex sha256 of the whole value. */
 export function s3SecretOf(value: string): string {
   return createHash("sha256").update(value, "utf8").digest("hex");
 }

@@ -1,5 +1,5 @@
 // Cloudflare API + R2 S3 emulator: one loopback HTTP listener for the v4 API (and the inspection
-// routes), and one S3 listener per jurisdiction. See DESIGN §7.
+// routes), and one S3 listener per jurisdiction. See docs/design.md §7.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { API_PREFIX, handleApi } from "./api.js";
@@ -129,7 +129,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     latencyMs: options.latencyMs ?? 0,
     rateLimit: options.rateLimit,
     tempCredentialCallers: options.tempCredentialCallers ?? "parent-or-storage-write",
-    // Cloudflare's documented quotas (NOTES §1 Rate limits).
+    // Cloudflare's documented quotas (docs/cloudflare-api.md §1, rate limits).
     quotas: options.quotas ?? { user: 50, account: 500 },
   });
   const faults = new FaultBook();

@@ -1,4 +1,4 @@
-// The permission groups the emulator knows, with the IDs Cloudflare uses (NOTES §3).
+// The permission groups the emulator knows, with the IDs Cloudflare uses (docs/cloudflare-api.md §3).
 // `key` is the emulator's stable internal name; IDs can be overridden per emulator instance to
 // simulate Cloudflare rotating them.
 
@@ -54,7 +54,7 @@ export const PERMISSION_GROUPS: readonly PermissionGroup[] = [
     category: "Workers R2",
   },
   // Assumption: Cloudflare's IDs for the token-management groups are not in our sources, so the
-  // emulator uses IDs of its own (DESIGN §7). Code must look these up by name.
+  // emulator uses IDs of its own (docs/design.md §7). Code must look these up by name.
   {
     key: "account.tokens.write",
     name: "Account API Tokens Write",

@@ -1,4 +1,4 @@
-// Permission evaluation, as pure functions over data (NOTES §3, DESIGN §7).
+// Permission evaluation, as pure functions over data (docs/cloudflare-api.md §3, docs/design.md §7).
 //
 // A token's policies are expanded into grants: (effect, action, resource pattern). A question
 // "may this token do ACTION on TARGET?" is answered by: some allow grant covers the target and no
@@ -51,9 +51,9 @@ interface GroupRule {
 const same = (p: Pattern): Pattern => p;
 const bucketsOfAccount = (p: Pattern): Pattern => ({ kind: "bucket", parts: [p.parts[0] ?? "*", "*", "*"] });
 
-// Assumption (DESIGN §7): account-level Storage Write ⊇ Storage Read ⊇ Item Read on every bucket of
-// the account, and Storage Write ⊇ Item Write ⊇ Item Read. Cloudflare documents the group
-// descriptions (NOTES §3) but not this containment as a rule.
+// Assumption (docs/design.md §7): account-level Storage Write ⊇ Storage Read ⊇ Item Read on every
+// bucket of the account, and Storage Write ⊇ Item Write ⊇ Item Read. Cloudflare documents the group
+// descriptions (docs/cloudflare-api.md §3) but not this containment as a rule.
 export const GROUP_RULES: Record<GroupKey, GroupRule> = {
   "r2.storage.write": {
     accepts: "account",
@@ -113,7 +113,7 @@ export class ResourceError extends Error {}
 
 /**
  * Resource maps are `{ "<key>": "*" }` or the nested `{ "com.cloudflare.api.account.<a>":
- * { "<child key>": "*" } }` (NOTES §3). Keys of resource types the emulator does not model
+ * { "<child key>": "*" } }` (docs/cloudflare-api.md §3). Keys of resource types the emulator does not model
  * (zones, …) are accepted and match nothing.
  */
 export function parsePatterns(resources: Record<string, unknown>): Pattern[] {
@@ -154,9 +154,9 @@ export function parsePatterns(resources: Record<string, unknown>): Pattern[] {
 }
 
 // Assumption: a group only applies to resources of the type it is scoped for ("a permission
-// group in a policy will only apply to the resource type it is scoped for", NOTES §3). So a bucket
-// item group on a flat account key `com.cloudflare.api.account.<a>: "*"` grants nothing: use a
-// bucket key or the nested all-buckets form.
+// group in a policy will only apply to the resource type it is scoped for", docs/cloudflare-api.md
+// §3). So a bucket item group on a flat account key `com.cloudflare.api.account.<a>: "*"` grants
+// nothing: use a bucket key or the nested all-buckets form.
 export function expandPolicies(policies: readonly ResolvedPolicy[]): Grant[] {
   const grants: Grant[] = [];
   for (const policy of policies) {
@@ -203,7 +203,7 @@ export function holdsAll(grants: readonly Grant[], actions: readonly Action[], t
 }
 
 /**
- * What a creator lacks to hand out `requested` (DESIGN §7: a token may grant a group only on
+ * What a creator lacks to hand out `requested` (docs/design.md §7: a token may grant a group only on
  * resources where it holds that group or a broader one). Deny policies restrict, so they are
  * always allowed. Returns the missing (action, pattern) pairs; empty means allowed.
  */

@@ -1,4 +1,5 @@
-// R2 REST endpoints: buckets (NOTES §5) and temporary access credentials (NOTES §2).
+// R2 REST endpoints: buckets (docs/cloudflare-api.md §5) and temporary access credentials
+// (docs/cloudflare-api.md §2).
 import { z } from "zod";
 import type { Handler, RequestContext } from "./context.js";
 import { apiError, errors } from "./envelope.js";
@@ -26,7 +27,7 @@ const r2Errors = {
 
 /**
  * `cf-r2-jurisdiction`; a missing header means the default jurisdiction, so a bucket in `eu` is
- * 10006 without it (NOTES §5 pitfall).
+ * 10006 without it (docs/cloudflare-api.md §5, jurisdiction on REST calls).
  * Assumption: `fedramp-high` (an SDK enum value with no known endpoint) and unknown values are 400.
  */
 function jurisdictionOf(ctx: RequestContext): Jurisdiction {
@@ -39,7 +40,7 @@ function jurisdictionOf(ctx: RequestContext): Jurisdiction {
   return value as Jurisdiction;
 }
 
-/** [3P] bucket-scoped tokens get 403 code 10000 on R2 REST endpoints (NOTES §6 pitfall 5). */
+/** [3P] bucket-scoped tokens get 403/10000 on R2 REST endpoints (docs/cloudflare-api.md §6, pitfall 5). */
 function requireAccount(ctx: RequestContext, actions: Action[]): void {
   if (!holdsAll(ctx.state.grantsOf(ctx.caller), actions, targets.account(ctx.state.accountId))) {
     throw errors.authenticationError();
@@ -149,7 +150,7 @@ export const listBuckets: Handler = (ctx) => {
   const last = page.at(-1);
   const resultInfo: Record<string, unknown> = { per_page: perPage };
   if (rest.length > perPage && last) resultInfo.cursor = Buffer.from(last.name).toString("base64url");
-  // Follows the SDK shape `{ buckets: [...] }`, not the 2024 schema's bare array (NOTES §5).
+  // The SDK's shape `{ buckets: [...] }`, not the 2024 schema's bare array (docs/cloudflare-api.md §5).
   return { result: { buckets: page.map(bucketObject) }, result_info: resultInfo };
 };
 
@@ -209,17 +210,17 @@ export const tempCredentials: Handler = (ctx) => {
   if (!parsed.success) throw errors.invalid(`Invalid request: ${zodMessage(parsed.error)}`);
   const req = parsed.data;
   if (!isValidBucketName(req.bucket)) throw r2Errors.invalidName();
-  // Assumption (NOTES open question 1): who may call is configurable; by default the parent itself
-  // or a token with account-level R2 Storage Write.
+  // Assumption (docs/cloudflare-api.md §7, question 1): who may call is configurable; by default the
+  // parent itself or a token with account-level R2 Storage Write.
   if (!callerMayMint(ctx, req.parentAccessKeyId)) throw errors.authenticationError();
   const parent = ctx.state.tokens.get(req.parentAccessKeyId);
   // Assumption: a parent that is unknown, deleted, disabled, expired or not yet valid is 400/1001.
   if (!ctx.state.usableForApi(parent)) {
     throw errors.invalid("parentAccessKeyId does not name an active API token");
   }
-  // Assumption (NOTES open question 2): the request has no jurisdiction, so the bucket is looked up
-  // in every jurisdiction (default, eu, us, fedramp in that order) and the first one the parent
-  // covers wins. The credentials then work only on that jurisdiction's S3 endpoint.
+  // Assumption (docs/cloudflare-api.md §7, question 2): the request has no jurisdiction, so the bucket
+  // is looked up in every jurisdiction (default, eu, us, fedramp in that order) and the first one the
+  // parent covers wins. The credentials then work only on that jurisdiction's S3 endpoint.
   const candidates = JURISDICTIONS.map((j) => ctx.state.bucket(req.bucket, j)).filter(
     (b): b is Bucket => b !== undefined,
   );

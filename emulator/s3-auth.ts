@@ -1,5 +1,6 @@
-// Who is calling the S3 endpoint and what they may do: API-token credentials (NOTES §4) and
-// temporary credentials (NOTES §2), with propagation and revocation delays (NOTES §6 pitfall 1).
+// Who is calling the S3 endpoint and what they may do: API-token credentials
+// (docs/cloudflare-api.md §4) and temporary credentials (docs/cloudflare-api.md §2), with
+// propagation and revocation delays (docs/cloudflare-api.md §6, pitfall 1).
 import { type Action, holds, holdsAll, targets } from "./policy.js";
 import { TEMP_PERMISSION_NEEDS } from "./r2-api.js";
 import type { State, TempCredRecord, TempPermission, TokenRecord } from "./state.js";
@@ -57,7 +58,8 @@ export function credentialRefusal(
   if (now >= temp.expiresAt) return "The temporary credentials have expired";
   if (now < temp.createdAt + state.options.propagationDelayMs)
     return "The credentials have not propagated yet";
-  // Children die with their parent (NOTES §2 Revocation), subject to the same revocation delay.
+  // Children die with their parent (docs/cloudflare-api.md §2, revocation), subject to the same
+  // revocation delay.
   // Propagation of the parent itself is not re-checked: it was usable when the child was minted.
   const parent = state.tokens.get(temp.parentId);
   if (!parent) return "The parent API token does not exist";

@@ -65,7 +65,7 @@ const E = {
   invalidBucketName: () => new S3Error(400, "InvalidBucketName", "The specified bucket is not valid."),
 };
 
-// R2 aliases an empty region and us-east-1 to auto (NOTES §5 Region).
+// R2 aliases an empty region and us-east-1 to auto (docs/cloudflare-api.md §5, region).
 const REGIONS = new Set(["auto", "us-east-1", ""]);
 const MAX_SKEW_MS = 15 * 60 * 1000;
 // S3 and R2: every part but the last must be at least 5 MiB.

@@ -17,7 +17,7 @@ export interface TokenRecord {
   name: string;
   scope: TokenScope;
   value: string;
-  /** S3 secret access key: sha256 hex of `value` (NOTES §4). */
+  /** S3 secret access key: sha256 hex of `value` (docs/cloudflare-api.md §4). */
   secret: string;
   disabled: boolean;
   issuedOn: number;

@@ -1,5 +1,5 @@
 // API tokens: the model (validation, creation, views) and the /accounts/{a}/tokens… and
-// /user/tokens… handlers (NOTES §3).
+// /user/tokens… handlers (docs/cloudflare-api.md §3).
 import { z } from "zod";
 import type { Handler, RequestContext } from "./context.js";
 import { apiError, errors } from "./envelope.js";
@@ -25,7 +25,8 @@ const timestamp = z
 
 const policySchema = z.object({
   effect: z.enum(["allow", "deny"]),
-  // "It is only required to pass the id of the permission group" (NOTES §3): names are ignored.
+  // "It is only required to pass the id of the permission group" (docs/cloudflare-api.md §3): names
+  // are ignored.
   permission_groups: z.array(z.object({ id: z.string() })).min(1),
   resources: z.record(z.string(), z.unknown()),
 });
@@ -60,7 +61,7 @@ export function resolvePolicies(state: State, policies: z.infer<typeof policySch
   return policies.map((p) => {
     const groups = p.permission_groups.map((g) => {
       const group = state.groupById(g.id);
-      // Assumption (DESIGN §7): an unknown permission-group id is HTTP 400 with code 1001.
+      // Assumption (docs/design.md §7): an unknown permission-group id is HTTP 400 with code 1001.
       if (!group) throw errors.invalid(`Permission group ${g.id} does not exist or is not allowed`);
       return group;
     });
@@ -90,7 +91,7 @@ function checkTimes(state: State, body: { expires_on?: string | undefined }): vo
 function checkCanGrant(caller: TokenRecord | undefined, state: State, policies: StoredPolicy[]): void {
   if (!caller) return; // seeding bypasses the creator check
   const missing = missingToGrant(state.grantsOf(caller), policies);
-  // "You cannot create a token that exceeds the permission granted to you" (NOTES §3).
+  // "You cannot create a token that exceeds the permission granted to you" (docs/cloudflare-api.md §3).
   if (missing.length > 0) throw errors.unauthorized();
 }
 
@@ -109,7 +110,7 @@ export function createToken(state: State, input: CreateTokenInput): TokenRecord 
   checkCanGrant(input.caller, state, policies);
   const quota = state.options.quotas[input.scope];
   // Assumption: deleted tokens free their slot at once; expired-but-not-deleted ones still count
-  // (NOTES open question 8). Seeded tokens count but are never refused.
+  // (docs/cloudflare-api.md §7, question 8). Seeded tokens count but are never refused.
   if (!input.seeded && state.ownerCount(input.scope) >= quota) {
     // Assumption: code 1010 is invented; Cloudflare's code for this case is not documented.
     throw apiError(
@@ -239,7 +240,7 @@ export const update: Handler = (ctx) => {
   requireTokenPermission(ctx, "write");
   const t = findToken(ctx);
   // PUT replaces the whole definition: name and policies are required, omitted optional fields
-  // are cleared (NOTES §3).
+  // are cleared (docs/cloudflare-api.md §3).
   const body = parseBody(updateBodySchema, ctx.body);
   checkTimes(ctx.state, body);
   const policies = resolvePolicies(ctx.state, body.policies);
@@ -274,7 +275,7 @@ export const roll: Handler = (ctx) => {
 
 export const verify: Handler = (ctx) => {
   // [3P] /user/tokens/verify answers 1000 "Invalid API Token" for account-owned tokens
-  // (NOTES §6 pitfall 4). Assumption: the account verify answers the same for user tokens.
+  // (docs/cloudflare-api.md §6, pitfall 4). Assumption: the account verify answers the same for user tokens.
   if (ctx.caller.scope !== ctx.scope) throw errors.invalidToken();
   const view = tokenView(ctx.state, ctx.caller);
   const result: Record<string, unknown> = { id: view.id, status: view.status };

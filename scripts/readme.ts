@@ -21,7 +21,7 @@ export interface ActionMetadata {
   outputs: Record<string, { description?: string }>;
 }
 
-/** The variables exported with `export-env: true` (DESIGN §3), in the order the action writes them. */
+/** The variables `export-env: true` exports (docs/design.md §3), in the order the action writes them. */
 export const EXPORTED_ENV: ReadonlyArray<{ name: string; value: string }> = [
   { name: "AWS_ACCESS_KEY_ID", value: "The `access-key-id` output." },
   { name: "AWS_SECRET_ACCESS_KEY", value: "The `secret-access-key` output (masked)." },

@@ -1,5 +1,6 @@
-// Relative links in docs/*.md and README.md point at files that exist and at headings that exist
-// (GitHub's anchor rules: lower case, punctuation dropped, spaces to hyphens, -1, -2 for repeats).
+// Relative links in the repository's Markdown (README.md and the other top-level documents,
+// docs/*.md, worker/ and emulator/) point at files that exist and at headings that exist (GitHub's
+// anchor rules: lower case, punctuation dropped, spaces to hyphens, -1, -2 for repeats).
 import fs from "node:fs";
 import path from "node:path";
 import { expect, test } from "vitest";
@@ -7,6 +8,12 @@ import { repoRoot } from "../helpers/runner.js";
 
 const pages = [
   "README.md",
+  "CONTRIBUTING.md",
+  "SECURITY.md",
+  "CHANGELOG.md",
+  "BENCHMARKS.md",
+  "worker/README.md",
+  "emulator/README.md",
   ...fs
     .readdirSync(path.join(repoRoot, "docs"))
     .filter((file) => file.endsWith(".md"))

@@ -704,15 +704,15 @@ describe("keyless: inputs that do not apply with vending-url", () => {
   });
 });
 
-describe("keyless: README's Keyless setup", () => {
-  const readme = readFileSync(`${repoRoot}/README.md`, "utf8");
-  const section = readme.slice(readme.indexOf("## Keyless setup"), readme.indexOf("## Inputs"));
+describe("keyless: worker/README.md's policy and workflow", () => {
+  const readme = readFileSync(`${repoRoot}/worker/README.md`, "utf8");
+  const section = readme.slice(readme.indexOf("## The workflow"), readme.indexOf("## HTTP contract"));
   const policyText = /```json\n([\s\S]*?)\n```/.exec(section)?.[1];
   const workflowText = /```yaml\n([\s\S]*?)\n```/.exec(section)?.[1];
 
   test("its policy is valid, and its workflow mints, uploads under the prefix and revokes through a Worker with that policy", async () => {
-    expect(policyText, "no json block in Keyless setup").toBeDefined();
-    expect(workflowText, "no yaml block in Keyless setup").toBeDefined();
+    expect(policyText, "no json block in The workflow").toBeDefined();
+    expect(workflowText, "no yaml block in The workflow").toBeDefined();
     expect(parsePolicy(policyText)).toHaveProperty("policy");
     const workflow = parseYaml(workflowText as string) as {
       permissions: Record<string, string>;

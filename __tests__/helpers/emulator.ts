@@ -10,7 +10,7 @@ import type { Inputs } from "./runner.js";
 export { startEmulator };
 export type Emulator = Awaited<ReturnType<typeof startEmulator>>;
 
-/** Permission group ids the action sends first (Cloudflare's, NOTES §3). */
+/** Permission group ids the action sends first (Cloudflare's, docs/cloudflare-api.md §3). */
 export const ITEM_WRITE_GROUP = "2efd5506f9c8494dacb1fa10a3e7d5b6";
 export const ITEM_READ_GROUP = "6a018a9f2fc74eb6b293b0c548f38b39";
 

@@ -9,7 +9,7 @@ export interface RetryPolicy {
   maxDirectedAttempts: number;
   baseDelayMs: number;
   maxDelayMs: number;
-  /** No call keeps retrying past this (DESIGN: at most 60 s per call in total). */
+  /** No call keeps retrying past this (docs/design.md §4: at most 60 s per call in total). */
   totalBudgetMs: number;
 }
 
