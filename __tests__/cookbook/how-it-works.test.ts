@@ -6,6 +6,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import type { CallRecord, SeededToken } from "../../emulator/types.js";
+import { describeStep, type Inputs, repoRoot, runMain } from "../../scripts/harness/runner.js";
+import { type SpawnResult, spawnWithTimeout } from "../../scripts/harness/spawn.js";
 import { findMissing, needClients } from "../helpers/clients.js";
 import {
   callsTo,
@@ -15,8 +17,6 @@ import {
   liveChildIds,
   startEmulator,
 } from "../helpers/emulator.js";
-import { describeStep, type Inputs, repoRoot, runMain } from "../helpers/runner.js";
-import { type SpawnResult, spawnWithTimeout } from "../helpers/spawn.js";
 
 const docPath = path.join(repoRoot, "docs/how-it-works.md");
 const BLOCK = /<!--\s*run:\s*([a-z0-9-]+)\s*-->\s*\n```sh\n([\s\S]*?)\n```/g;

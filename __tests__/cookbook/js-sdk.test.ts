@@ -4,8 +4,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { SeededToken } from "../../emulator/types.js";
+import { repoRoot } from "../../scripts/harness/runner.js";
 import { type Emulator, liveChildIds, startEmulator } from "../helpers/emulator.js";
-import { repoRoot } from "../helpers/runner.js";
 import {
   COOKBOOK_EMULATOR,
   describeJob,

@@ -6,6 +6,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import type { SeededToken } from "../../emulator/types.js";
+import { describeStep, runMain, runPost, type StepResult } from "../../scripts/harness/runner.js";
+import type { SpawnResult } from "../../scripts/harness/spawn.js";
 import { needClients } from "../helpers/clients.js";
 import {
   bucketName,
@@ -15,9 +17,7 @@ import {
   liveChildIds,
   startQuietEmulator,
 } from "../helpers/emulator.js";
-import { describeStep, runMain, runPost, type StepResult } from "../helpers/runner.js";
 import { runAwsCli, type S3Credentials } from "../helpers/s3.js";
-import type { SpawnResult } from "../helpers/spawn.js";
 
 let emulator: Emulator;
 let minter: SeededToken;

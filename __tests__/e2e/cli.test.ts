@@ -7,6 +7,7 @@ import { parseEnv } from "node:util";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { parse as parseYaml } from "yaml";
 import type { SeededToken } from "../../emulator/types.js";
+import { repoRoot } from "../../scripts/harness/runner.js";
 import { type ApiRecorder, startApiRecorder } from "../helpers/api-recorder.js";
 import {
   apiFlags,
@@ -28,7 +29,6 @@ import {
   liveChildIds,
   startQuietEmulator,
 } from "../helpers/emulator.js";
-import { repoRoot } from "../helpers/runner.js";
 import { getText, putText, s3ClientFromOutputs } from "../helpers/s3.js";
 
 let emulator: Emulator;

@@ -4,6 +4,7 @@
 // is missing and create-bucket is false.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import type { SeededToken } from "../../emulator/types.js";
+import { describeStep, errorLines, runMain, runPost } from "../../scripts/harness/runner.js";
 import {
   bucketName,
   callSequence,
@@ -14,7 +15,6 @@ import {
   liveChildIds,
   startQuietEmulator,
 } from "../helpers/emulator.js";
-import { describeStep, errorLines, runMain, runPost } from "../helpers/runner.js";
 import { putText, s3ClientFromOutputs } from "../helpers/s3.js";
 
 let emulator: Emulator;

@@ -4,6 +4,7 @@
 // and delete the child token before the post step runs.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import type { SeededToken } from "../../emulator/types.js";
+import { describeStep, errorLines, runMain, runPost, warningLines } from "../../scripts/harness/runner.js";
 import {
   bucketName,
   callSequence,
@@ -15,7 +16,6 @@ import {
   startQuietEmulator,
 } from "../helpers/emulator.js";
 import { reportedWaitMs } from "../helpers/readiness.js";
-import { describeStep, errorLines, runMain, runPost, warningLines } from "../helpers/runner.js";
 import { putText, s3ClientFromOutputs } from "../helpers/s3.js";
 
 const PROPAGATION_MS = 3_000;

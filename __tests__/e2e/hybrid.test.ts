@@ -15,6 +15,17 @@ import {
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { PERMISSION_GROUPS } from "../../emulator/index.js";
 import type { SeededToken } from "../../emulator/types.js";
+import {
+  describeStep,
+  errorLines,
+  type Inputs,
+  runMain,
+  runPost,
+  type StepResult,
+  unescapeCommandData,
+  warningLines,
+} from "../../scripts/harness/runner.js";
+import type { SpawnResult } from "../../scripts/harness/spawn.js";
 import { needClients } from "../helpers/clients.js";
 import {
   bucketName,
@@ -31,16 +42,6 @@ import {
   startQuietEmulator,
 } from "../helpers/emulator.js";
 import {
-  describeStep,
-  errorLines,
-  type Inputs,
-  runMain,
-  runPost,
-  type StepResult,
-  unescapeCommandData,
-  warningLines,
-} from "../helpers/runner.js";
-import {
   getText,
   putText,
   runAwsCli,
@@ -49,7 +50,6 @@ import {
   s3ClientFromOutputs,
 } from "../helpers/s3.js";
 import { secretScan } from "../helpers/secret-scan.js";
-import type { SpawnResult } from "../helpers/spawn.js";
 
 /** Cloudflare's "Workers R2 Storage Write" (account scope): what an admin-* child gets. */
 const STORAGE_WRITE_GROUP = "bf7481a1826f439697cb59a20b22293e";

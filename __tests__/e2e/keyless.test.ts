@@ -13,6 +13,18 @@ import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { parse as parseYaml } from "yaml";
 import type { SeededToken } from "../../emulator/types.js";
+import {
+  describeStep,
+  errorLines,
+  type Inputs,
+  jobContext,
+  repoRoot,
+  runMain,
+  runPost,
+  type StepOptions,
+  type StepResult,
+  warningLines,
+} from "../../scripts/harness/runner.js";
 import { parsePolicy } from "../../worker/src/policy.js";
 import {
   bucketName,
@@ -26,18 +38,6 @@ import {
 import { hygieneProblems } from "../helpers/hygiene.js";
 import { type IdTokenEndpoint, jobClaims, startIdTokenEndpoint } from "../helpers/id-token-endpoint.js";
 import { type OidcIssuer, startOidcIssuer } from "../helpers/oidc-issuer.js";
-import {
-  describeStep,
-  errorLines,
-  type Inputs,
-  jobContext,
-  repoRoot,
-  runMain,
-  runPost,
-  type StepOptions,
-  type StepResult,
-  warningLines,
-} from "../helpers/runner.js";
 import { getText, putText, s3ClientFromOutputs } from "../helpers/s3.js";
 import { findSecretLeaks } from "../helpers/secret-scan.js";
 import { startVendingWorker, type VendingWorker } from "../helpers/vending-worker.js";

@@ -3,6 +3,15 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import type { SeededToken } from "../../emulator/types.js";
 import {
+  describeStep,
+  errorLines,
+  type Inputs,
+  runMain,
+  runPost,
+  type StepResult,
+  warningLines,
+} from "../../scripts/harness/runner.js";
+import {
   bucketName,
   callSequence,
   callsTo,
@@ -13,15 +22,6 @@ import {
   liveChildIds,
   startQuietEmulator,
 } from "../helpers/emulator.js";
-import {
-  describeStep,
-  errorLines,
-  type Inputs,
-  runMain,
-  runPost,
-  type StepResult,
-  warningLines,
-} from "../helpers/runner.js";
 import { secretScan } from "../helpers/secret-scan.js";
 
 let emulator: Emulator;

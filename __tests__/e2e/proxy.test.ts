@@ -4,11 +4,11 @@
 // step clearly within the retry budget instead of hanging. RUNNER_DEBUG=1 and secret hygiene on every
 // run.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { describeStep, errorLines, runMain, runPost, warningLines } from "../../scripts/harness/runner.js";
 import { findMissing, needClients } from "../helpers/clients.js";
 import { bucketName, callSequence, liveChildIds } from "../helpers/emulator.js";
 import { assertHygiene } from "../helpers/hygiene.js";
 import { givenToken, type RecordedEmulator, startRecordedEmulator } from "../helpers/recorded-emulator.js";
-import { describeStep, errorLines, runMain, runPost, warningLines } from "../helpers/runner.js";
 import { closedPort, startTinyproxy, type Tinyproxy } from "../helpers/tinyproxy.js";
 
 let fx: RecordedEmulator;

@@ -3,6 +3,7 @@
 // S3 request succeeds, and must give up and clean up at `wait-timeout`.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import type { SeededToken } from "../../emulator/types.js";
+import { describeStep, errorLines, runMain, runPost, warningLines } from "../../scripts/harness/runner.js";
 import {
   bucketName,
   callsTo,
@@ -13,7 +14,6 @@ import {
   startQuietEmulator,
 } from "../helpers/emulator.js";
 import { reportedWaitMs } from "../helpers/readiness.js";
-import { describeStep, errorLines, runMain, runPost, warningLines } from "../helpers/runner.js";
 import { putText, s3ClientFromOutputs } from "../helpers/s3.js";
 
 let emulator: Emulator;

@@ -6,9 +6,6 @@
 // masked before anything can carry it and never reaches stderr, state, summary, annotations or the
 // post step's output; anything else shaped like a secret is checked as well.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { bucketName, callsTo, liveChildIds } from "../helpers/emulator.js";
-import { hygieneProblems, sha256Hex } from "../helpers/hygiene.js";
-import { type RecordedEmulator, startRecordedEmulator } from "../helpers/recorded-emulator.js";
 import {
   describeStep,
   errorLines,
@@ -17,7 +14,10 @@ import {
   type JobResult,
   runJob,
   warningLines,
-} from "../helpers/runner.js";
+} from "../../scripts/harness/runner.js";
+import { bucketName, callsTo, liveChildIds } from "../helpers/emulator.js";
+import { hygieneProblems, sha256Hex } from "../helpers/hygiene.js";
+import { type RecordedEmulator, startRecordedEmulator } from "../helpers/recorded-emulator.js";
 import { findSecretLeaks, secretScan } from "../helpers/secret-scan.js";
 
 let fx: RecordedEmulator;

@@ -4,6 +4,7 @@
 // - a bad input fails the step with one ::error:: naming the input, before any Cloudflare call.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import type { SeededToken } from "../../emulator/types.js";
+import { describeStep, errorLines, type Inputs, runJob, runMain } from "../../scripts/harness/runner.js";
 import {
   bucketName,
   cloudflareApi,
@@ -13,7 +14,6 @@ import {
   liveChildIds,
   startQuietEmulator,
 } from "../helpers/emulator.js";
-import { describeStep, errorLines, type Inputs, runJob, runMain } from "../helpers/runner.js";
 import { secretScan } from "../helpers/secret-scan.js";
 
 let emulator: Emulator;

@@ -7,6 +7,15 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import type { SeededToken } from "../../emulator/types.js";
+import {
+  describeStep,
+  errorLines,
+  type JobResult,
+  runJob,
+  runMain,
+  runPost,
+  warningLines,
+} from "../../scripts/harness/runner.js";
 import { type ApiRecorder, startApiRecorder } from "../helpers/api-recorder.js";
 import {
   bucketName,
@@ -17,15 +26,6 @@ import {
   liveChildIds,
   startQuietEmulator,
 } from "../helpers/emulator.js";
-import {
-  describeStep,
-  errorLines,
-  type JobResult,
-  runJob,
-  runMain,
-  runPost,
-  warningLines,
-} from "../helpers/runner.js";
 import { secretScan } from "../helpers/secret-scan.js";
 
 let emulator: Emulator;

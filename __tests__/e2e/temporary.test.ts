@@ -8,6 +8,16 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { parse as parseYaml } from "yaml";
 import type { SeededToken } from "../../emulator/types.js";
+import {
+  describeStep,
+  errorLines,
+  repoRoot,
+  runMain,
+  runPost,
+  type StepResult,
+  warningLines,
+} from "../../scripts/harness/runner.js";
+import type { SpawnResult } from "../../scripts/harness/spawn.js";
 import { needClients } from "../helpers/clients.js";
 import {
   bucketName,
@@ -20,18 +30,8 @@ import {
   liveChildIds,
   startQuietEmulator,
 } from "../helpers/emulator.js";
-import {
-  describeStep,
-  errorLines,
-  repoRoot,
-  runMain,
-  runPost,
-  type StepResult,
-  warningLines,
-} from "../helpers/runner.js";
 import { getText, putText, runAwsCli, type S3Credentials, s3ClientFromOutputs } from "../helpers/s3.js";
 import { secretScan } from "../helpers/secret-scan.js";
-import type { SpawnResult } from "../helpers/spawn.js";
 
 let emulator: Emulator;
 let minter: SeededToken;

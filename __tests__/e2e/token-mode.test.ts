@@ -6,6 +6,16 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } fr
 import { parse as parseYaml } from "yaml";
 import type { SeededToken } from "../../emulator/types.js";
 import {
+  describeStep,
+  errorLines,
+  jobContext,
+  repoRoot,
+  runJob,
+  runMain,
+  runPost,
+  warningLines,
+} from "../../scripts/harness/runner.js";
+import {
   bucketName,
   bucketResource,
   type CreateTokenBody,
@@ -22,16 +32,6 @@ import {
   liveChildIds,
   startQuietEmulator,
 } from "../helpers/emulator.js";
-import {
-  describeStep,
-  errorLines,
-  jobContext,
-  repoRoot,
-  runJob,
-  runMain,
-  runPost,
-  warningLines,
-} from "../helpers/runner.js";
 import { getText, listKeys, putText, s3ClientFromOutputs } from "../helpers/s3.js";
 
 let emulator: Emulator;

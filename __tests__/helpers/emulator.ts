@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { startEmulator } from "../../emulator/index.js";
 import type { CallRecord, EmulatorOptions, SeededToken } from "../../emulator/types.js";
-import type { Inputs } from "./runner.js";
+import type { Inputs } from "../../scripts/harness/runner.js";
 
 export { startEmulator };
 export type Emulator = Awaited<ReturnType<typeof startEmulator>>;

@@ -4,10 +4,17 @@
  * secret hygiene (hygiene.ts) with the exact secrets the action received.
  */
 import type { CallRecord, EmulatorOptions, SeededToken } from "../../emulator/types.js";
+import {
+  describeStep,
+  type Inputs,
+  type JobOptions,
+  type JobResult,
+  runMain,
+  runPost,
+} from "../../scripts/harness/runner.js";
 import { type ApiRecorder, startApiRecorder } from "./api-recorder.js";
 import { deleteLeftoverChildTokens, type Emulator, emulatorInputs, startQuietEmulator } from "./emulator.js";
 import { assertHygiene } from "./hygiene.js";
-import { describeStep, type Inputs, type JobOptions, type JobResult, runMain, runPost } from "./runner.js";
 
 /** A job with the Cloudflare API calls of each step (the emulator's records, split at post's start). */
 export interface RecordedJob extends JobResult {

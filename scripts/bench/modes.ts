@@ -2,8 +2,8 @@
 // runner's way, via the e2e harness), with the emulator recording every Cloudflare API call of each
 // step. Shared by `npm run bench` and scripts/measure-modes.ts.
 import { emulatorInputs } from "../../__tests__/helpers/emulator.js";
-import { describeStep, type Inputs, runMain, runPost } from "../../__tests__/helpers/runner.js";
 import type { CallRecord, Emulator, SeededToken } from "../../emulator/index.js";
+import { describeStep, type Inputs, runMain, runPost } from "../harness/runner.js";
 
 export interface ModeSpec {
   label: string;
