@@ -6,10 +6,10 @@
 //
 //   npx tsx scripts/measure-modes.ts [--runs 3] [--delay-ms 3000]
 import { parseArgs } from "node:util";
-import { bucketName } from "../__tests__/helpers/emulator.js";
 import { startEmulator } from "../emulator/index.js";
 import { benchModes, measureModes, routeList, sameCalls } from "./bench/modes.js";
 import { median } from "./bench/stats.js";
+import { bucketName } from "./harness/emulator-inputs.js";
 
 const { values } = parseArgs({
   options: {

@@ -3,8 +3,8 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { emulatorInputs } from "../../__tests__/helpers/emulator.js";
 import { startEmulator } from "../../emulator/index.js";
+import { emulatorInputs } from "../harness/emulator-inputs.js";
 import { describeStep, mainScript, runMain } from "../harness/runner.js";
 import { actionNode, run, which } from "./proc.js";
 import { median } from "./stats.js";
