@@ -50,6 +50,44 @@ export function givenToken(options: Pick<JobOptions, "inputs" | "env">): Record<
   return given;
 }
 
+/**
+ * main + post as runJob runs them, with RUNNER_DEBUG=1, each step's calls split apart, and the
+ * hygiene check against the input token and every secret the recorder saw during the job.
+ */
+export async function recordedJob(
+  emulator: Emulator,
+  recorder: ApiRecorder,
+  options: JobOptions,
+): Promise<RecordedJob> {
+  recorder.reset();
+  // runJob's sequence (main, then post with main's state and exported env), split so that each
+  // step's calls can be told apart.
+  const { post: postOverrides, carryEnv = true, ...shared } = { debug: true, ...options };
+  const before = emulator.calls.length;
+  const main = await runMain(shared);
+  const split = emulator.calls.length;
+  const post = await runPost({
+    ...shared,
+    ...postOverrides,
+    inputs: { ...shared.inputs, ...postOverrides?.inputs },
+    env: { ...(carryEnv ? main.env : {}), ...shared.env, ...postOverrides?.env },
+    state: main.state,
+  });
+  const job: RecordedJob = {
+    main,
+    post,
+    mainCalls: emulator.calls.slice(before, split),
+    postCalls: emulator.calls.slice(split),
+  };
+  try {
+    assertHygiene(job, { given: givenToken(options), recorded: recorder.secrets });
+  } catch (error) {
+    // The emulator's values are fake, so the steps can be shown to explain the finding.
+    throw new Error(`${(error as Error).message}\n${describeStep(main)}\n${describeStep(post)}`);
+  }
+  return job;
+}
+
 export async function startRecordedEmulator(options: EmulatorOptions = {}): Promise<RecordedEmulator> {
   const emulator = await startQuietEmulator(options);
   const recorder = await startApiRecorder(emulator.apiUrl);
@@ -62,35 +100,7 @@ export async function startRecordedEmulator(options: EmulatorOptions = {}): Prom
     userMinter,
     inputs: (bucket, overrides = {}, token = minter) =>
       emulatorInputs(emulator, token, bucket, { "api-url": recorder.apiUrl, ...overrides }),
-    async job(options) {
-      recorder.reset();
-      // runJob's sequence (main, then post with main's state and exported env), split so that each
-      // step's calls can be told apart.
-      const { post: postOverrides, carryEnv = true, ...shared } = { debug: true, ...options };
-      const before = emulator.calls.length;
-      const main = await runMain(shared);
-      const split = emulator.calls.length;
-      const post = await runPost({
-        ...shared,
-        ...postOverrides,
-        inputs: { ...shared.inputs, ...postOverrides?.inputs },
-        env: { ...(carryEnv ? main.env : {}), ...shared.env, ...postOverrides?.env },
-        state: main.state,
-      });
-      const job: RecordedJob = {
-        main,
-        post,
-        mainCalls: emulator.calls.slice(before, split),
-        postCalls: emulator.calls.slice(split),
-      };
-      try {
-        assertHygiene(job, { given: givenToken(options), recorded: recorder.secrets });
-      } catch (error) {
-        // The emulator's values are fake, so the steps can be shown to explain the finding.
-        throw new Error(`${(error as Error).message}\n${describeStep(main)}\n${describeStep(post)}`);
-      }
-      return job;
-    },
+    job: (options) => recordedJob(emulator, recorder, options),
     cleanUp: () => deleteLeftoverChildTokens(emulator, { account: minter, user: userMinter }),
     async close() {
       await recorder.close();
