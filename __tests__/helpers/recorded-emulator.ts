@@ -1,7 +1,8 @@
 /**
- * One emulator with the API recorder in front of it and the usual seeded minters: the fixture of
- * the fault, secret-hygiene and load suites. Every job it runs has RUNNER_DEBUG=1 and is checked for
- * secret hygiene (hygiene.ts) with the exact secrets the action received.
+ * One emulator with the API recorder in front of it and the usual seeded minters: the per-test
+ * fixture of the fault and load suites, whose tests each want other emulator options (a whole file
+ * gets the same with useEmulator({ record: true })). Every job it runs has RUNNER_DEBUG=1 and is
+ * checked for secret hygiene (hygiene.ts) with the exact secrets the action received.
  */
 import type { CallRecord, EmulatorOptions, SeededToken } from "../../emulator/types.js";
 import {
