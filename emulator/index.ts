@@ -14,21 +14,17 @@ import { md5Hex } from "./s3-payload.js";
 import { State } from "./state.js";
 import { createToken, seedBody, tokenView } from "./tokens.js";
 import {
-  type CallRecord,
+  type Emulator,
   type EmulatorOptions,
-  type Fault,
   JURISDICTIONS,
   type Jurisdiction,
   type S3CallRecord,
-  type SeededToken,
-  type SeedSpec,
-  type SettableOptions,
-  type TokenView,
 } from "./types.js";
 
 export { PERMISSION_GROUPS, type PermissionGroup } from "./permission-groups.js";
 export type {
   CallRecord,
+  Emulator,
   EmulatorOptions,
   Fault,
   FaultKind,
@@ -46,34 +42,6 @@ export type {
 
 export const DEFAULT_ACCOUNT_ID = "e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0";
 export const DEFAULT_USER_ID = "a5e2a5e2a5e2a5e2a5e2a5e2a5e2a5e2";
-
-export interface Emulator {
-  readonly accountId: string;
-  readonly userId: string;
-  /** e.g. "http://127.0.0.1:41234/client/v4" (no trailing slash). */
-  readonly apiUrl: string;
-  /** e.g. "http://127.0.0.1:41234/__emulator". */
-  readonly inspectUrl: string;
-  /** One loopback listener per jurisdiction; path-style addressing. */
-  s3Endpoint(jurisdiction?: Jurisdiction): string;
-  /** Creates a token directly (not counted as an API call). */
-  seedToken(spec: SeedSpec): SeededToken;
-  /** Idempotent: an existing bucket is left alone. */
-  createBucket(name: string, jurisdiction?: Jurisdiction): void;
-  putObject(bucket: string, key: string, body: string | Uint8Array, jurisdiction?: Jurisdiction): void;
-  getObject(bucket: string, key: string, jurisdiction?: Jurisdiction): Uint8Array | undefined;
-  /** Tokens not deleted (expired ones included), without values. */
-  liveTokens(): TokenView[];
-  /** liveTokens() minus seeded ones. */
-  liveChildTokens(): TokenView[];
-  readonly calls: CallRecord[];
-  s3Calls: S3CallRecord[];
-  resetCalls(): void;
-  injectFault(fault: Fault): void;
-  clearFaults(): void;
-  set(options: SettableOptions): void;
-  close(): Promise<void>;
-}
 
 function listen(server: Server, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {

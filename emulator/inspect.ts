@@ -2,8 +2,7 @@
 // operations as the in-process Emulator object, under {inspectUrl}.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
-import type { Emulator } from "./index.js";
-import { JURISDICTIONS } from "./types.js";
+import { type Emulator, JURISDICTIONS } from "./types.js";
 
 export const INSPECT_PREFIX = "/__emulator";
 

@@ -135,3 +135,31 @@ export interface Fault {
   times?: number;
   kind: FaultKind;
 }
+
+export interface Emulator {
+  readonly accountId: string;
+  readonly userId: string;
+  /** e.g. "http://127.0.0.1:41234/client/v4" (no trailing slash). */
+  readonly apiUrl: string;
+  /** e.g. "http://127.0.0.1:41234/__emulator". */
+  readonly inspectUrl: string;
+  /** One loopback listener per jurisdiction; path-style addressing. */
+  s3Endpoint(jurisdiction?: Jurisdiction): string;
+  /** Creates a token directly (not counted as an API call). */
+  seedToken(spec: SeedSpec): SeededToken;
+  /** Idempotent: an existing bucket is left alone. */
+  createBucket(name: string, jurisdiction?: Jurisdiction): void;
+  putObject(bucket: string, key: string, body: string | Uint8Array, jurisdiction?: Jurisdiction): void;
+  getObject(bucket: string, key: string, jurisdiction?: Jurisdiction): Uint8Array | undefined;
+  /** Tokens not deleted (expired ones included), without values. */
+  liveTokens(): TokenView[];
+  /** liveTokens() minus seeded ones. */
+  liveChildTokens(): TokenView[];
+  readonly calls: CallRecord[];
+  s3Calls: S3CallRecord[];
+  resetCalls(): void;
+  injectFault(fault: Fault): void;
+  clearFaults(): void;
+  set(options: SettableOptions): void;
+  close(): Promise<void>;
+}

@@ -11,7 +11,6 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { repoRoot } from "../__tests__/helpers/runner.js";
 import { startEmulator } from "../emulator/index.js";
 import { type BaselineResult, runBaseline } from "./bench/baseline.js";
 import { type BurstResult, measureBurst } from "./bench/burst.js";
@@ -28,6 +27,7 @@ import { benchmarksMarkdown } from "./bench/report.js";
 import { bundleSizes, type Hyperfine, hyperfineStartup, measureStartup } from "./bench/startup.js";
 import { bytes, median, ms, ratio } from "./bench/stats.js";
 import { type Row, renderText } from "./bench/table.js";
+import { repoRoot } from "./harness/runner.js";
 
 const USAGE = `Usage: npm run bench -- [options]
   --latency-ms N        emulated latency per Cloudflare API request (default 80)

@@ -5,8 +5,8 @@
  * being refused. Output is what a workflow log would show: every masked value appears as ***.
  */
 import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { runMain, runPost, type StepResult } from "../__tests__/helpers/runner.js";
 import { startEmulator } from "../emulator/index.js";
+import { runMain, runPost, type StepResult } from "./harness/runner.js";
 
 const BUCKET = "demo-artifacts";
 const PROPAGATION_MS = 1500;

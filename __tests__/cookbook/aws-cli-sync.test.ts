@@ -3,8 +3,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import type { SeededToken } from "../../emulator/types.js";
-import { type Emulator, liveChildIds, startEmulator } from "../helpers/emulator.js";
+import { liveChildIds } from "../helpers/emulator.js";
+import { useEmulator } from "../helpers/use-emulator.js";
 import {
   COOKBOOK_EMULATOR,
   describeJob,
@@ -14,8 +14,8 @@ import {
   runRecipe,
 } from "./recipe.js";
 
-let emulator: Emulator;
-let minter: SeededToken;
+const emu = useEmulator({ ...COOKBOOK_EMULATOR, buckets: ["build-artifacts"] });
+
 let workRoot: string;
 
 const DIST = {
@@ -24,15 +24,11 @@ const DIST = {
   "assets/app.css": "body { margin: 0 }\n",
 };
 
-beforeAll(async () => {
-  emulator = await startEmulator(COOKBOOK_EMULATOR);
-  emulator.createBucket("build-artifacts");
-  minter = emulator.seedToken({ scope: "account", preset: "minter" });
+beforeAll(() => {
   workRoot = makeWorkRoot("aws-cli");
 });
 
-afterAll(async () => {
-  await emulator?.close();
+afterAll(() => {
   if (workRoot) fs.rmSync(workRoot, { recursive: true, force: true });
 });
 
@@ -40,8 +36,8 @@ test("aws s3 sync uploads dist/ under builds/<sha>/ and is refused after the pos
   const sha = "0123456789abcdef0123456789abcdef01234567";
   const [job] = await runRecipe("aws-cli-sync", {
     ctx,
-    emulator,
-    minter,
+    emulator: emu.emulator,
+    minter: emu.minter,
     clients: ["aws"],
     workRoot,
     sha,
@@ -60,7 +56,7 @@ test("aws s3 sync uploads dist/ under builds/<sha>/ and is refused after the pos
   expect(job.env.AWS_SESSION_TOKEN).toBe("");
 
   for (const [file, body] of Object.entries(DIST)) {
-    expect(objectText(emulator, "build-artifacts", `builds/${sha}/${file}`), file).toBe(body);
+    expect(objectText(emu.emulator, "build-artifacts", `builds/${sha}/${file}`), file).toBe(body);
   }
   const upload = job.steps.find((step) => step.name === "Upload dist/")?.result;
   expect(upload?.stdout).toContain(
@@ -68,7 +64,7 @@ test("aws s3 sync uploads dist/ under builds/<sha>/ and is refused after the pos
   );
 
   // The post step deleted the child token; the AWS_* variables it left behind are dead.
-  expect(liveChildIds(emulator)).toEqual([]);
+  expect(liveChildIds(emu.emulator)).toEqual([]);
   const after = await job.shell(
     'aws s3 ls "s3://build-artifacts/builds/$GITHUB_SHA/" --endpoint-url "$AWS_ENDPOINT_URL_S3"',
   );

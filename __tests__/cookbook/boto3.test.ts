@@ -3,10 +3,10 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import type { SeededToken } from "../../emulator/types.js";
-import { type Emulator, liveChildIds, startEmulator } from "../helpers/emulator.js";
-import { repoRoot } from "../helpers/runner.js";
-import { spawnWithTimeout } from "../helpers/spawn.js";
+import { repoRoot } from "../../scripts/harness/runner.js";
+import { spawnWithTimeout } from "../../scripts/harness/spawn.js";
+import { liveChildIds } from "../helpers/emulator.js";
+import { useEmulator } from "../helpers/use-emulator.js";
 import {
   COOKBOOK_EMULATOR,
   describeJob,
@@ -17,27 +17,23 @@ import {
   runRecipe,
 } from "./recipe.js";
 
-let emulator: Emulator;
-let minter: SeededToken;
+const emu = useEmulator({ ...COOKBOOK_EMULATOR, buckets: ["datasets"] });
+
 let workRoot: string;
 
-beforeAll(async () => {
-  emulator = await startEmulator(COOKBOOK_EMULATOR);
-  emulator.createBucket("datasets");
-  minter = emulator.seedToken({ scope: "account", preset: "minter" });
+beforeAll(() => {
   workRoot = makeWorkRoot("boto3");
 });
 
-afterAll(async () => {
-  await emulator?.close();
+afterAll(() => {
   if (workRoot) fs.rmSync(workRoot, { recursive: true, force: true });
 });
 
 test("upload.py puts the data set under daily/<date>/ and is refused once the post step revoked the token", async (ctx) => {
   const [job] = await runRecipe("boto3", {
     ctx,
-    emulator,
-    minter,
+    emulator: emu.emulator,
+    minter: emu.minter,
     clients: ["boto3"],
     workRoot,
     files: { "scripts/upload.py": "docs/examples/upload.py" },
@@ -54,15 +50,15 @@ test("upload.py puts the data set under daily/<date>/ and is refused once the po
   expect(key, upload?.stdout).toBeDefined();
   const csv = fs.readFileSync(`${job.workspace}/data/orders.csv`, "utf8");
   expect(csv).toMatch(/^day,orders\n\d{4}-\d{2}-\d{2},42\n$/);
-  expect(objectText(emulator, "datasets", key as string)).toBe(csv);
-  const put = emulator.s3Calls.find((call) => call.method === "PUT" && call.key === key);
+  expect(objectText(emu.emulator, "datasets", key as string)).toBe(csv);
+  const put = emu.emulator.s3Calls.find((call) => call.method === "PUT" && call.key === key);
   expect(put?.accessKeyId).toBe(job.main.outputs["access-key-id"]);
 
   // Plain token mode: no session token, and boto3 must not send the empty one.
   expect(job.env.AWS_SESSION_TOKEN).toBe("");
 
   // After the post step the same script, with the same environment, is refused.
-  expect(liveChildIds(emulator)).toEqual([]);
+  expect(liveChildIds(emu.emulator)).toEqual([]);
   const after = await job.shell('python3 scripts/upload.py data/ "s3://datasets/daily/after-post/"');
   expect(after.exitCode, after.stderr).toBe(1);
   expect(after.stderr).toMatch(

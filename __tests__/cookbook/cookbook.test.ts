@@ -4,7 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, test } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { repoRoot } from "../helpers/runner.js";
+import { repoRoot } from "../../scripts/harness/runner.js";
 import { cookbookPath, evaluate, recipes } from "./recipe.js";
 
 const cookbook = fs.readFileSync(cookbookPath, "utf8");

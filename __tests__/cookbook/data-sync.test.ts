@@ -3,8 +3,8 @@
 // The three jobs run at once; each job's credentials are refused outside its own prefix.
 import fs from "node:fs";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import type { SeededToken } from "../../emulator/types.js";
-import { callsTo, type Emulator, liveChildIds, startEmulator } from "../helpers/emulator.js";
+import { callsTo, liveChildIds } from "../helpers/emulator.js";
+import { useEmulator } from "../helpers/use-emulator.js";
 import {
   COOKBOOK_EMULATOR,
   describeJob,
@@ -14,35 +14,31 @@ import {
   runRecipe,
 } from "./recipe.js";
 
-let emulator: Emulator;
-let minter: SeededToken;
+const emu = useEmulator({ ...COOKBOOK_EMULATOR, buckets: ["data-lake"] });
+
 let workRoot: string;
 
 const PIPELINES = ["orders", "inventory", "web-analytics"];
 /** Yesterday's export of each pipeline, which no other pipeline may overwrite. */
 const earlier = (pipeline: string) => `pipelines/${pipeline}/2026-01-01/${pipeline}.csv`;
 
-beforeAll(async () => {
-  emulator = await startEmulator(COOKBOOK_EMULATOR);
-  emulator.createBucket("data-lake");
-  minter = emulator.seedToken({ scope: "account", preset: "minter" });
+beforeAll(() => {
   workRoot = makeWorkRoot("data-sync");
 });
 
-afterAll(async () => {
-  await emulator?.close();
+afterAll(() => {
   if (workRoot) fs.rmSync(workRoot, { recursive: true, force: true });
 });
 
 test("each pipeline writes under its own prefix and is refused under another's and at the bucket root", async (ctx) => {
-  for (const pipeline of PIPELINES) emulator.putObject("data-lake", earlier(pipeline), "kept\n");
-  emulator.resetCalls();
+  for (const pipeline of PIPELINES) emu.emulator.putObject("data-lake", earlier(pipeline), "kept\n");
+  emu.emulator.resetCalls();
   const refusals: Record<string, string[]> = {};
 
   const jobs = await runRecipe("data-sync", {
     ctx,
-    emulator,
-    minter,
+    emulator: emu.emulator,
+    minter: emu.minter,
     clients: ["boto3"],
     workRoot,
     files: { "scripts/upload.py": "docs/examples/upload.py" },
@@ -72,7 +68,7 @@ test("each pipeline writes under its own prefix and is refused under another's a
       "m",
     ).exec(upload?.stdout ?? "")?.[1];
     expect(key, upload?.stdout).toBeDefined();
-    expect(objectText(emulator, "data-lake", key as string)).toMatch(
+    expect(objectText(emu.emulator, "data-lake", key as string)).toMatch(
       new RegExp(`^pipeline,exported_at\\n${pipeline},`),
     );
 
@@ -81,12 +77,12 @@ test("each pipeline writes under its own prefix and is refused under another's a
     expect(toNeighbour, toNeighbour).toMatch(
       new RegExp(`^1 upload\\.py: s3://data-lake/${earlier(neighbour)}: AccessDenied`),
     );
-    const rootCalls = emulator.s3Calls.filter((call) => call.key === `shared/${pipeline}.csv`);
+    const rootCalls = emu.emulator.s3Calls.filter((call) => call.key === `shared/${pipeline}.csv`);
     expect(toRoot, `${toRoot}\nS3 answers: ${rootCalls.map((call) => call.status).join(", ")}`).toMatch(
       new RegExp(`^1 upload\\.py: s3://data-lake/shared/${pipeline}\\.csv: AccessDenied`),
     );
     // Every write this job's credentials made landed under its own prefix.
-    const writes = emulator.s3Calls.filter(
+    const writes = emu.emulator.s3Calls.filter(
       (call) =>
         call.accessKeyId === job.main.outputs["access-key-id"] &&
         call.method === "PUT" &&
@@ -95,11 +91,11 @@ test("each pipeline writes under its own prefix and is refused under another's a
     expect(writes.map((call) => call.key)).toEqual([key]);
   }
   for (const pipeline of PIPELINES)
-    expect(objectText(emulator, "data-lake", earlier(pipeline))).toBe("kept\n");
+    expect(objectText(emu.emulator, "data-lake", earlier(pipeline))).toBe("kept\n");
 
   // Hybrid mode: one child token and one temp-access-credentials call per job, all deleted by the post steps.
-  expect(callsTo(emulator, "tokens.create")).toHaveLength(3);
-  expect(callsTo(emulator, "r2.temp_credentials")).toHaveLength(3);
-  expect(callsTo(emulator, "tokens.delete").map((call) => call.status)).toEqual([200, 200, 200]);
-  expect(liveChildIds(emulator)).toEqual([]);
+  expect(callsTo(emu.emulator, "tokens.create")).toHaveLength(3);
+  expect(callsTo(emu.emulator, "r2.temp_credentials")).toHaveLength(3);
+  expect(callsTo(emu.emulator, "tokens.delete").map((call) => call.status)).toEqual([200, 200, 200]);
+  expect(liveChildIds(emu.emulator)).toEqual([]);
 });

@@ -4,7 +4,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { expect, test } from "vitest";
-import { repoRoot } from "../helpers/runner.js";
+import { repoRoot } from "../../scripts/harness/runner.js";
 
 const pages = [
   "README.md",

@@ -4,19 +4,13 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import type { CallRecord, SeededToken } from "../../emulator/types.js";
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import type { CallRecord } from "../../emulator/types.js";
+import { describeStep, type Inputs, repoRoot, runMain } from "../../scripts/harness/runner.js";
+import { type SpawnResult, spawnWithTimeout } from "../../scripts/harness/spawn.js";
 import { findMissing, needClients } from "../helpers/clients.js";
-import {
-  callsTo,
-  deleteLeftoverChildTokens,
-  type Emulator,
-  emulatorInputs,
-  liveChildIds,
-  startEmulator,
-} from "../helpers/emulator.js";
-import { describeStep, type Inputs, repoRoot, runMain } from "../helpers/runner.js";
-import { type SpawnResult, spawnWithTimeout } from "../helpers/spawn.js";
+import { callsTo, deleteLeftoverChildTokens, emulatorInputs, liveChildIds } from "../helpers/emulator.js";
+import { useEmulator } from "../helpers/use-emulator.js";
 
 const docPath = path.join(repoRoot, "docs/how-it-works.md");
 const BLOCK = /<!--\s*run:\s*([a-z0-9-]+)\s*-->\s*\n```sh\n([\s\S]*?)\n```/g;
@@ -32,11 +26,15 @@ function blocks(): Map<string, string> {
 
 /** New credentials are refused for this long, as on Cloudflare, so the probe loop has work to do. */
 const PROPAGATION_DELAY_MS = 400;
-
-let emulator: Emulator;
-let minter: SeededToken;
 let home: string;
 const BUCKET = "my-bucket";
+
+const emu = useEmulator({
+  propagationDelayMs: PROPAGATION_DELAY_MS,
+  buckets: [BUCKET],
+  // The action's main step runs here without its post step: its child is deleted after each test.
+  leftovers: "delete",
+});
 
 /** curl must be recent enough for --aws-sigv4 (sha256sum and od come with coreutils). */
 async function checkCurlVersion(): Promise<void> {
@@ -61,12 +59,12 @@ async function runBlocks(ids: string[], bucket = BUCKET): Promise<SpawnResult> {
     env: {
       PATH: "/usr/bin:/bin",
       HOME: home,
-      CLOUDFLARE_API_TOKEN: minter.value,
-      ACCOUNT_ID: emulator.accountId,
+      CLOUDFLARE_API_TOKEN: emu.minter.value,
+      ACCOUNT_ID: emu.emulator.accountId,
       BUCKET: bucket,
       JURISDICTION: "default",
-      API: emulator.apiUrl,
-      S3: emulator.s3Endpoint(),
+      API: emu.emulator.apiUrl,
+      S3: emu.emulator.s3Endpoint(),
     },
     timeoutMs: 30_000,
   });
@@ -78,7 +76,7 @@ async function runBlocks(ids: string[], bucket = BUCKET): Promise<SpawnResult> {
 
 /** The action's main step with the same inputs; its calls are compared with the page's. */
 async function runAction(inputs: Inputs, bucket = BUCKET): Promise<void> {
-  const main = await runMain({ inputs: emulatorInputs(emulator, minter, bucket, inputs) });
+  const main = await runMain({ inputs: emulatorInputs(emu.emulator, emu.minter, bucket, inputs) });
   expect(main.exitCode, describeStep(main)).toBe(0);
 }
 
@@ -101,46 +99,33 @@ async function both(
   bucket = BUCKET,
   docPropagationDelayMs = PROPAGATION_DELAY_MS,
 ): Promise<{ doc: CallRecord[]; action: CallRecord[]; output: string }> {
-  emulator.resetCalls();
-  emulator.set({ propagationDelayMs: docPropagationDelayMs });
+  emu.emulator.resetCalls();
+  emu.emulator.set({ propagationDelayMs: docPropagationDelayMs });
   let output: string;
   try {
     output = (await runBlocks(blocksToRun, bucket)).stdout;
   } finally {
-    emulator.set({ propagationDelayMs: PROPAGATION_DELAY_MS });
+    emu.emulator.set({ propagationDelayMs: PROPAGATION_DELAY_MS });
   }
-  const doc = [...emulator.calls];
-  await deleteLeftoverChildTokens(emulator, { account: minter });
-  emulator.resetCalls();
+  const doc = [...emu.emulator.calls];
+  await deleteLeftoverChildTokens(emu.emulator, { account: emu.minter });
+  emu.emulator.resetCalls();
   await runAction(inputs, bucket);
-  const action = [...emulator.calls];
+  const action = [...emu.emulator.calls];
   return { doc, action, output };
 }
 
 beforeAll(async () => {
   if (findMissing(["curl", "jq"]).length === 0) await checkCurlVersion();
-  emulator = await startEmulator({
-    propagationDelayMs: PROPAGATION_DELAY_MS,
-    revocationDelayMs: 0,
-    latencyMs: 0,
-  });
-  emulator.createBucket(BUCKET);
-  minter = emulator.seedToken({ scope: "account", preset: "minter" });
   home = fs.mkdtempSync(path.join(os.tmpdir(), "r2e-how-it-works-"));
 });
 
-afterAll(async () => {
-  await emulator?.close();
+afterAll(() => {
   if (home) fs.rmSync(home, { recursive: true, force: true });
 });
 
 beforeEach((ctx) => {
   needClients(ctx, "curl", "jq");
-  emulator.resetCalls();
-});
-
-afterEach(async () => {
-  await deleteLeftoverChildTokens(emulator, { account: minter });
 });
 
 describe("docs/how-it-works.md", () => {
@@ -174,7 +159,7 @@ describe("docs/how-it-works.md", () => {
     const probes = /accepted after (\d+) probes \(HTTP 404\)/.exec(output);
     expect(probes, output).not.toBeNull();
     expect(Number(probes?.[1]), output).toBeGreaterThan(1);
-    expect(liveChildIds(emulator).length).toBe(1); // the action's own child; afterEach deletes it
+    expect(liveChildIds(emu.emulator).length).toBe(1); // the action's own child; afterEach deletes it
   });
 
   test("token mode: the permission-group lookup finds the id the action sends first", async () => {
@@ -183,7 +168,7 @@ describe("docs/how-it-works.md", () => {
       id: "2efd5506f9c8494dacb1fa10a3e7d5b6",
       name: "Workers R2 Storage Bucket Item Write",
     });
-    const lookup = callsTo(emulator, "permission_groups.list")[0];
+    const lookup = callsTo(emu.emulator, "permission_groups.list")[0];
     expect(lookup?.path).toContain("scope=com.cloudflare.edge.r2.bucket");
   });
 
@@ -192,8 +177,8 @@ describe("docs/how-it-works.md", () => {
     const listed = stdout.split("\n").filter((line) => /^[0-9a-f]{32}$/.test(line));
     expect(listed).toHaveLength(1);
     // revoke deletes $TOKEN_ID, the id the create answered: the same token the name found.
-    expect(callsTo(emulator, "tokens.delete")[0]?.path).toBe(
-      `/accounts/${emulator.accountId}/tokens/${listed[0]}`,
+    expect(callsTo(emu.emulator, "tokens.delete")[0]?.path).toBe(
+      `/accounts/${emu.emulator.accountId}/tokens/${listed[0]}`,
     );
   });
 
@@ -226,7 +211,7 @@ describe("docs/how-it-works.md", () => {
     expect(Object.keys(docTemp)).toEqual(Object.keys(actionTemp));
     expect(output).toMatch(/accepted after \d+ probes \(HTTP 404\)/);
     // The probe went under the prefix, where the narrowed credentials reach.
-    const probe = emulator.s3Calls.find((call) => call.method === "GET");
+    const probe = emu.emulator.s3Calls.find((call) => call.method === "GET");
     expect(probe?.key.startsWith("pipelines/orders/r2-ephemeral-readiness-")).toBe(true);
   });
 
@@ -245,30 +230,30 @@ describe("docs/how-it-works.md", () => {
     expect(doc.map((call) => call.route)).toEqual(["tokens.verify", "r2.temp_credentials"]);
     expect(action.map((call) => call.route)).toEqual(["tokens.verify", "r2.temp_credentials"]);
     expect(doc[0]?.path).toBe(action[0]?.path);
-    expect(doc[1]?.tokenId).toBe(minter.id);
-    expect(action[1]?.tokenId).toBe(minter.id);
+    expect(doc[1]?.tokenId).toBe(emu.minter.id);
+    expect(action[1]?.tokenId).toBe(emu.minter.id);
     expect(doc[1]?.body).toEqual(action[1]?.body);
-    expect(output).toContain(`parent: ${minter.id}`);
+    expect(output).toContain(`parent: ${emu.minter.id}`);
     expect(output).toMatch(/accepted after \d+ probes \(HTTP 404\)/);
   });
 
   test("create-bucket: GET answers 10006, then POST with the action's body", async () => {
     await runBlocks(["create-bucket"], "fresh-bucket");
-    expect(emulator.calls.map((call) => `${call.route} ${call.status}`)).toEqual([
+    expect(emu.emulator.calls.map((call) => `${call.route} ${call.status}`)).toEqual([
       "r2.buckets.get 404",
       "r2.buckets.create 200",
     ]);
-    expect(emulator.calls[1]?.body).toEqual({ name: "fresh-bucket", locationHint: "weur" });
-    emulator.resetCalls();
+    expect(emu.emulator.calls[1]?.body).toEqual({ name: "fresh-bucket", locationHint: "weur" });
+    emu.emulator.resetCalls();
     await runAction({ "create-bucket": "true", "location-hint": "weur" }, "another-fresh-bucket");
-    expect(emulator.calls.slice(0, 2).map((call) => `${call.route} ${call.status}`)).toEqual([
+    expect(emu.emulator.calls.slice(0, 2).map((call) => `${call.route} ${call.status}`)).toEqual([
       "r2.buckets.get 404",
       "r2.buckets.create 200",
     ]);
-    expect(emulator.calls[1]?.body).toEqual({ name: "another-fresh-bucket", locationHint: "weur" });
+    expect(emu.emulator.calls[1]?.body).toEqual({ name: "another-fresh-bucket", locationHint: "weur" });
     // And a second run of the page's block finds the bucket: one GET, no POST.
-    emulator.resetCalls();
+    emu.emulator.resetCalls();
     await runBlocks(["create-bucket"], "fresh-bucket");
-    expect(emulator.calls.map((call) => `${call.route} ${call.status}`)).toEqual(["r2.buckets.get 200"]);
+    expect(emu.emulator.calls.map((call) => `${call.route} ${call.status}`)).toEqual(["r2.buckets.get 200"]);
   });
 });

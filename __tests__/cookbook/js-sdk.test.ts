@@ -3,9 +3,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import type { SeededToken } from "../../emulator/types.js";
-import { type Emulator, liveChildIds, startEmulator } from "../helpers/emulator.js";
-import { repoRoot } from "../helpers/runner.js";
+import { repoRoot } from "../../scripts/harness/runner.js";
+import { liveChildIds } from "../helpers/emulator.js";
+import { useEmulator } from "../helpers/use-emulator.js";
 import {
   COOKBOOK_EMULATOR,
   describeJob,
@@ -15,29 +15,25 @@ import {
   runRecipe,
 } from "./recipe.js";
 
-let emulator: Emulator;
-let minter: SeededToken;
+const emu = useEmulator({ ...COOKBOOK_EMULATOR, buckets: ["downloads"] });
+
 let workRoot: string;
 
-beforeAll(async () => {
-  emulator = await startEmulator(COOKBOOK_EMULATOR);
-  emulator.createBucket("downloads");
-  minter = emulator.seedToken({ scope: "account", preset: "minter" });
+beforeAll(() => {
   workRoot = makeWorkRoot("js-sdk");
 });
 
-afterAll(async () => {
-  await emulator?.close();
+afterAll(() => {
   if (workRoot) fs.rmSync(workRoot, { recursive: true, force: true });
 });
 
 test("upload.mjs writes releases/latest.json with temporary credentials and nothing else", async (ctx) => {
   const sha = "89abcdef0123456789abcdef0123456789abcdef";
-  emulator.putObject("downloads", "releases/v1.3.0.json", '{"version":"v1.3.0"}\n');
+  emu.emulator.putObject("downloads", "releases/v1.3.0.json", '{"version":"v1.3.0"}\n');
   const [job] = await runRecipe("js-sdk", {
     ctx,
-    emulator,
-    minter,
+    emulator: emu.emulator,
+    minter: emu.minter,
     clients: ["node-aws-sdk"],
     workRoot,
     sha,
@@ -60,11 +56,13 @@ test("upload.mjs writes releases/latest.json with temporary credentials and noth
 
   expect(job.main.outputs["session-token"]).not.toBe("");
   expect(job.env.AWS_SESSION_TOKEN).toBe(job.main.outputs["session-token"]);
-  expect(objectText(emulator, "downloads", "releases/latest.json")).toBe(
+  expect(objectText(emu.emulator, "downloads", "releases/latest.json")).toBe(
     `{"version":"v1.4.0","commit":"${sha}"}\n`,
   );
-  expect(objectText(emulator, "downloads", "releases/v1.3.0.json")).toBe('{"version":"v1.3.0"}\n');
-  const put = emulator.s3Calls.find((call) => call.method === "PUT" && call.key === "releases/latest.json");
+  expect(objectText(emu.emulator, "downloads", "releases/v1.3.0.json")).toBe('{"version":"v1.3.0"}\n');
+  const put = emu.emulator.s3Calls.find(
+    (call) => call.method === "PUT" && call.key === "releases/latest.json",
+  );
   expect(put?.accessKeyId).toBe(job.main.outputs["access-key-id"]);
-  expect(liveChildIds(emulator)).toEqual([]);
+  expect(liveChildIds(emu.emulator)).toEqual([]);
 });

@@ -3,8 +3,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import type { SeededToken } from "../../emulator/types.js";
-import { callsTo, type Emulator, liveChildIds, startEmulator } from "../helpers/emulator.js";
+import { callsTo, liveChildIds } from "../helpers/emulator.js";
+import { useEmulator } from "../helpers/use-emulator.js";
 import {
   COOKBOOK_EMULATOR,
   describeJob,
@@ -14,30 +14,26 @@ import {
   runRecipe,
 } from "./recipe.js";
 
-let emulator: Emulator;
-let minter: SeededToken;
+const emu = useEmulator({ ...COOKBOOK_EMULATOR, buckets: ["build-artifacts"] });
+
 let workRoot: string;
 
 const TARGETS = ["linux-x64", "linux-arm64", "windows-x64"];
 
-beforeAll(async () => {
-  emulator = await startEmulator(COOKBOOK_EMULATOR);
-  emulator.createBucket("build-artifacts");
-  minter = emulator.seedToken({ scope: "account", preset: "minter" });
+beforeAll(() => {
   workRoot = makeWorkRoot("matrix");
 });
 
-afterAll(async () => {
-  await emulator?.close();
+afterAll(() => {
   if (workRoot) fs.rmSync(workRoot, { recursive: true, force: true });
 });
 
 test("three concurrent jobs mint three child tokens, upload their own archive and leave no token behind", async (ctx) => {
-  emulator.resetCalls();
+  emu.emulator.resetCalls();
   const jobs = await runRecipe("matrix", {
     ctx,
-    emulator,
-    minter,
+    emulator: emu.emulator,
+    minter: emu.minter,
     clients: ["aws"],
     workRoot,
     refName: "v2.0.0",
@@ -63,24 +59,24 @@ test("three concurrent jobs mint three child tokens, upload their own archive an
     expect(job.main.outputs["access-key-id"]).toBe(job.main.outputs["token-id"]);
     expect(job.post?.stdout).toContain(`Revoked child token ${job.main.outputs["token-id"]}.`);
   }
-  expect(callsTo(emulator, "tokens.create")).toHaveLength(3);
+  expect(callsTo(emu.emulator, "tokens.create")).toHaveLength(3);
   expect(
-    callsTo(emulator, "tokens.delete")
+    callsTo(emu.emulator, "tokens.delete")
       .map((call) => call.path.split("/").pop())
       .sort(),
   ).toEqual([...tokenIds].sort());
-  expect(liveChildIds(emulator)).toEqual([]);
+  expect(liveChildIds(emu.emulator)).toEqual([]);
 
   for (const job of jobs) {
     const target = job.matrix.target as string;
     const key = `releases/v2.0.0/app-${target}.tar.gz`;
-    expect(objectText(emulator, "build-artifacts", key)).toBe(`archive for ${target}\n`);
-    const put = emulator.s3Calls.find((call) => call.method === "PUT" && call.key === key);
+    expect(objectText(emu.emulator, "build-artifacts", key)).toBe(`archive for ${target}\n`);
+    const put = emu.emulator.s3Calls.find((call) => call.method === "PUT" && call.key === key);
     expect(put?.accessKeyId, target).toBe(job.main.outputs["access-key-id"]);
   }
 
   // The jobs ran at the same time: all three child tokens existed before the first was revoked.
-  const created = callsTo(emulator, "tokens.create").map((call) => call.at);
-  const deleted = callsTo(emulator, "tokens.delete").map((call) => call.at);
+  const created = callsTo(emu.emulator, "tokens.create").map((call) => call.at);
+  const deleted = callsTo(emu.emulator, "tokens.delete").map((call) => call.at);
   expect(Math.max(...created)).toBeLessThan(Math.min(...deleted));
 });

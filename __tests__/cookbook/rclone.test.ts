@@ -3,8 +3,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import type { SeededToken } from "../../emulator/types.js";
-import { type Emulator, liveChildIds, startEmulator } from "../helpers/emulator.js";
+import { liveChildIds } from "../helpers/emulator.js";
+import { useEmulator } from "../helpers/use-emulator.js";
 import {
   COOKBOOK_EMULATOR,
   describeJob,
@@ -14,8 +14,8 @@ import {
   runRecipe,
 } from "./recipe.js";
 
-let emulator: Emulator;
-let minter: SeededToken;
+const emu = useEmulator({ ...COOKBOOK_EMULATOR, buckets: ["site-assets"] });
+
 let workRoot: string;
 
 const PUBLIC = {
@@ -24,26 +24,22 @@ const PUBLIC = {
   "img/logo.svg": "<svg xmlns='http://www.w3.org/2000/svg'/>\n",
 };
 
-beforeAll(async () => {
-  emulator = await startEmulator(COOKBOOK_EMULATOR);
-  emulator.createBucket("site-assets");
-  minter = emulator.seedToken({ scope: "account", preset: "minter" });
+beforeAll(() => {
   workRoot = makeWorkRoot("rclone");
 });
 
-afterAll(async () => {
-  await emulator?.close();
+afterAll(() => {
   if (workRoot) fs.rmSync(workRoot, { recursive: true, force: true });
 });
 
 test("rclone sync publishes public/ under www/, deletes what public/ no longer has, keeps the rest", async (ctx) => {
-  emulator.putObject("site-assets", "www/old-page.html", "<p>gone</p>\n");
-  emulator.putObject("site-assets", "downloads/keep.zip", "not part of the site\n");
+  emu.emulator.putObject("site-assets", "www/old-page.html", "<p>gone</p>\n");
+  emu.emulator.putObject("site-assets", "downloads/keep.zip", "not part of the site\n");
 
   const [job] = await runRecipe("rclone", {
     ctx,
-    emulator,
-    minter,
+    emulator: emu.emulator,
+    minter: emu.minter,
     clients: ["rclone"],
     workRoot,
     checkout: (workspace) => {
@@ -61,13 +57,13 @@ test("rclone sync publishes public/ under www/, deletes what public/ no longer h
   expect(jobSucceeded(job), describeJob(job)).toBe(true);
 
   for (const [file, body] of Object.entries(PUBLIC)) {
-    expect(objectText(emulator, "site-assets", `www/${file}`), file).toBe(body);
+    expect(objectText(emu.emulator, "site-assets", `www/${file}`), file).toBe(body);
   }
-  expect(objectText(emulator, "site-assets", "www/old-page.html")).toBeUndefined();
-  expect(objectText(emulator, "site-assets", "downloads/keep.zip")).toBe("not part of the site\n");
+  expect(objectText(emu.emulator, "site-assets", "www/old-page.html")).toBeUndefined();
+  expect(objectText(emu.emulator, "site-assets", "downloads/keep.zip")).toBe("not part of the site\n");
   // rclone signed with the action's key pair (env_auth), read from the AWS_* variables.
-  const put = emulator.s3Calls.find((call) => call.method === "PUT" && call.key === "www/index.html");
+  const put = emu.emulator.s3Calls.find((call) => call.method === "PUT" && call.key === "www/index.html");
   expect(put?.accessKeyId).toBe(job.main.outputs["access-key-id"]);
   expect(put?.status).toBe(200);
-  expect(liveChildIds(emulator)).toEqual([]);
+  expect(liveChildIds(emu.emulator)).toEqual([]);
 });

@@ -6,7 +6,7 @@
  * module parses that block and runs its job (every matrix combination at once, like GitHub):
  *
  * - the `uses: …/r2-ephemeral-credentials@…` step runs the bundled action with the runner protocol
- *   (`runMain` from ../helpers/runner.ts), with its `with:` inputs as written, plus `api-url` and
+ *   (`runMain` from scripts/harness/runner.ts), with its `with:` inputs as written, plus `api-url` and
  *   `s3-endpoint` pointing at the emulator — the only inputs the test adds;
  * - every `run:` step runs with bash (`bash --noprofile --norc -eo pipefail`, GitHub's default on
  *   Linux) in a fresh workspace, with the job's environment: what the action exported through
@@ -20,7 +20,7 @@
  *   has) are replaced by name through `stubs`; any other unknown step fails the test;
  * - after the steps, the post step runs (`runPost`) with main's state, as `post-if: always()` does.
  *
- * Never spawn synchronously here: the emulator lives in the test process (see ../helpers/spawn.ts).
+ * Never spawn synchronously here: the emulator lives in the test process (see scripts/harness/spawn.ts).
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -28,8 +28,6 @@ import path from "node:path";
 import type { TestContext } from "vitest";
 import { parse as parseYaml } from "yaml";
 import type { SeededToken } from "../../emulator/types.js";
-import { type ClientName, needClients, requireClient } from "../helpers/clients.js";
-import type { Emulator } from "../helpers/emulator.js";
 import {
   describeStep,
   type Inputs,
@@ -38,8 +36,10 @@ import {
   runMain,
   runPost,
   type StepResult,
-} from "../helpers/runner.js";
-import { type SpawnResult, spawnWithTimeout } from "../helpers/spawn.js";
+} from "../../scripts/harness/runner.js";
+import { type SpawnResult, spawnWithTimeout } from "../../scripts/harness/spawn.js";
+import { type ClientName, needClients, requireClient } from "../helpers/clients.js";
+import type { Emulator } from "../helpers/emulator.js";
 
 export const cookbookPath = path.join(repoRoot, "docs/cookbook.md");
 

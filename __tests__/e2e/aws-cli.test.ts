@@ -4,23 +4,16 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import type { SeededToken } from "../../emulator/types.js";
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { describeStep, runMain, runPost, type StepResult } from "../../scripts/harness/runner.js";
+import type { SpawnResult } from "../../scripts/harness/spawn.js";
 import { needClients } from "../helpers/clients.js";
-import {
-  bucketName,
-  deleteLeftoverChildTokens,
-  type Emulator,
-  emulatorInputs,
-  liveChildIds,
-  startQuietEmulator,
-} from "../helpers/emulator.js";
-import { describeStep, runMain, runPost, type StepResult } from "../helpers/runner.js";
+import { bucketName, emulatorInputs, liveChildIds } from "../helpers/emulator.js";
 import { runAwsCli, type S3Credentials } from "../helpers/s3.js";
-import type { SpawnResult } from "../helpers/spawn.js";
+import { useEmulator } from "../helpers/use-emulator.js";
 
-let emulator: Emulator;
-let minter: SeededToken;
+const emu = useEmulator();
+
 let workdir: string;
 
 function credentialsFromEnv(step: StepResult): S3Credentials {
@@ -41,33 +34,25 @@ function describeCli(result: SpawnResult): string {
   return `aws exit ${result.exitCode}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
 }
 
-beforeAll(async () => {
-  emulator = await startQuietEmulator();
-  minter = await emulator.seedToken({ scope: "account", preset: "minter" });
+beforeAll(() => {
   workdir = fs.mkdtempSync(path.join(os.tmpdir(), "r2e-awscli-"));
 });
 
-afterAll(async () => {
-  await emulator?.close();
+afterAll(() => {
   if (workdir) fs.rmSync(workdir, { recursive: true, force: true });
 });
 
 beforeEach((ctx) => {
   needClients(ctx, "aws");
-  emulator.resetCalls();
-});
-
-afterEach(async () => {
-  expect(await deleteLeftoverChildTokens(emulator, { account: minter })).toEqual([]);
 });
 
 describe("AWS CLI with the exported environment", () => {
   test("uploads, lists and downloads in the granted bucket, is refused elsewhere and after the post step", async () => {
     const bucket = bucketName("cli");
     const other = bucketName("cliother");
-    await emulator.createBucket(bucket);
-    await emulator.createBucket(other);
-    const inputs = emulatorInputs(emulator, minter, bucket, { permission: "object-read-write" });
+    await emu.emulator.createBucket(bucket);
+    await emu.emulator.createBucket(other);
+    const inputs = emulatorInputs(emu.emulator, emu.minter, bucket, { permission: "object-read-write" });
     const main = await runMain({ inputs });
     expect(main.exitCode, describeStep(main)).toBe(0);
     const credentials = credentialsFromEnv(main);
@@ -93,7 +78,7 @@ describe("AWS CLI with the exported environment", () => {
 
     const post = await runPost({ inputs, state: main.state, env: main.env });
     expect(post.exitCode, describeStep(post)).toBe(0);
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
 
     const afterPost = await runAwsCli(["s3", "ls", `s3://${bucket}/releases/`], credentials);
     expect(afterPost.exitCode, describeCli(afterPost)).not.toBe(0);
@@ -102,9 +87,9 @@ describe("AWS CLI with the exported environment", () => {
 
   test("object-read-only downloads but cannot upload", async () => {
     const bucket = bucketName("cliro");
-    await emulator.createBucket(bucket);
-    await emulator.putObject(bucket, "data/input.csv", "a,b\n1,2\n");
-    const inputs = emulatorInputs(emulator, minter, bucket, { permission: "object-read-only" });
+    await emu.emulator.createBucket(bucket);
+    await emu.emulator.putObject(bucket, "data/input.csv", "a,b\n1,2\n");
+    const inputs = emulatorInputs(emu.emulator, emu.minter, bucket, { permission: "object-read-only" });
     const main = await runMain({ inputs });
     expect(main.exitCode, describeStep(main)).toBe(0);
     const credentials = credentialsFromEnv(main);
@@ -121,6 +106,6 @@ describe("AWS CLI with the exported environment", () => {
 
     const post = await runPost({ inputs, state: main.state, env: main.env });
     expect(post.exitCode, describeStep(post)).toBe(0);
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
   });
 });

@@ -2,8 +2,8 @@
 // the S3 endpoint; after rescope the SAME credentials work there. The PUT keeps everything else of
 // the token (name, expiry, other policies); a second run changes nothing.
 import { createHash } from "node:crypto";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import type { SeededToken, TokenView } from "../../emulator/types.js";
+import { describe, expect, test } from "vitest";
+import type { TokenView } from "../../emulator/types.js";
 import { apiFlags, cliEnv, describeCli, mintFlags, runCli } from "../helpers/cli.js";
 import {
   bucketName,
@@ -11,40 +11,24 @@ import {
   type CreateTokenBody,
   callSequence,
   callsTo,
-  deleteLeftoverChildTokens,
-  type Emulator,
   ITEM_READ_GROUP,
   ITEM_WRITE_GROUP,
-  startQuietEmulator,
 } from "../helpers/emulator.js";
 import { getText, putText, s3ClientFromOutputs } from "../helpers/s3.js";
+import { useEmulator } from "../helpers/use-emulator.js";
 
-let emulator: Emulator;
-let minter: SeededToken;
-
-beforeAll(async () => {
-  emulator = await startQuietEmulator();
-  minter = emulator.seedToken({ scope: "account", preset: "minter", name: "rescope minter" });
-});
-
-afterAll(async () => {
-  await emulator?.close();
-});
-
-beforeEach(() => {
-  emulator.resetCalls();
-});
-
-afterEach(async () => {
-  await deleteLeftoverChildTokens(emulator, { account: minter });
+const emu = useEmulator({
+  minters: [{ scope: "account", name: "rescope minter" }],
+  // rescope's tests mint with the CLI, which has no post step to revoke what they leave.
+  leftovers: "delete",
 });
 
 function env(): Record<string, string> {
-  return cliEnv(emulator, minter);
+  return cliEnv(emu.emulator, emu.minter);
 }
 
 function tokenView(id: string): TokenView {
-  const view = emulator.liveTokens().find((token) => token.id === id);
+  const view = emu.emulator.liveTokens().find((token) => token.id === id);
   if (!view) throw new Error(`token ${id} is not alive`);
   return view;
 }
@@ -63,15 +47,15 @@ function policyShape(
 }
 
 function rescope(args: string[]) {
-  return runCli(["rescope", ...args, ...apiFlags(emulator)], { env: env() });
+  return runCli(["rescope", ...args, ...apiFlags(emu.emulator)], { env: env() });
 }
 
 describe("rescope", () => {
   test("a CLI-minted key pair refused on bucket B works there after rescope; the PUT keeps name and expiry; a rerun is a no-op", async () => {
     const bucketA = bucketName("rs-a");
     const bucketB = bucketName("rs-b");
-    emulator.createBucket(bucketA);
-    emulator.createBucket(bucketB);
+    emu.emulator.createBucket(bucketA);
+    emu.emulator.createBucket(bucketB);
 
     const minted = await runCli(
       [
@@ -82,7 +66,7 @@ describe("rescope", () => {
         "object-read-write",
         "--ttl",
         "2h",
-        ...mintFlags(emulator),
+        ...mintFlags(emu.emulator),
       ],
       { env: env() },
     );
@@ -94,7 +78,7 @@ describe("rescope", () => {
     expect(await putText(s3, bucketB, "b.txt", "b")).toMatchObject({ ok: false, status: 403 });
     const before = tokenView(id);
 
-    emulator.resetCalls();
+    emu.emulator.resetCalls();
     const result = await rescope([
       "--token-id",
       id,
@@ -106,10 +90,10 @@ describe("rescope", () => {
     expect(result.exitCode, describeCli(result)).toBe(0);
     expect(result.stdout).toContain(bucketB);
     expect(result.stdout).toContain(id);
-    expect(callSequence(emulator)).toEqual(["tokens.get 200", "tokens.update 200"]);
-    const put = callsTo(emulator, "tokens.update")[0];
+    expect(callSequence(emu.emulator)).toEqual(["tokens.get 200", "tokens.update 200"]);
+    const put = callsTo(emu.emulator, "tokens.update")[0];
     expect(put?.method).toBe("PUT");
-    expect(put?.path).toBe(`/accounts/${emulator.accountId}/tokens/${id}`);
+    expect(put?.path).toBe(`/accounts/${emu.emulator.accountId}/tokens/${id}`);
     const body = put?.body as CreateTokenBody;
     expect(body.name).toBe(before.name);
     expect(body.expires_on).toBe(before.expires_on);
@@ -118,7 +102,7 @@ describe("rescope", () => {
         effect: "allow",
         groups: [ITEM_WRITE_GROUP],
         resources: Object.fromEntries(
-          [bucketResource(emulator.accountId, bucketA), bucketResource(emulator.accountId, bucketB)]
+          [bucketResource(emu.emulator.accountId, bucketA), bucketResource(emu.emulator.accountId, bucketB)]
             .sort()
             .map((key) => [key, "*"]),
         ),
@@ -134,7 +118,7 @@ describe("rescope", () => {
     expect(await getText(s3, bucketB, "b.txt")).toMatchObject({ ok: true, body: "now b" });
     expect(await putText(s3, bucketA, "a2.txt", "still a")).toMatchObject({ ok: true });
 
-    emulator.resetCalls();
+    emu.emulator.resetCalls();
     const again = await rescope([
       "--token-id",
       id,
@@ -145,17 +129,17 @@ describe("rescope", () => {
     ]);
     expect(again.exitCode, describeCli(again)).toBe(0);
     expect(again.stdout).toMatch(/already grants/);
-    expect(callSequence(emulator)).toEqual(["tokens.get 200"]);
-    expect(callsTo(emulator, "tokens.update")).toEqual([]);
+    expect(callSequence(emu.emulator)).toEqual(["tokens.get 200"]);
+    expect(callsTo(emu.emulator, "tokens.update")).toEqual([]);
   });
 
   test("a hand-made token keeps its other policies (deny included), name and expiry; the bucket joins the matching read policy", async () => {
     const bucketA = bucketName("rs-own-a");
     const bucketC = bucketName("rs-own-c");
     const bucketB = bucketName("rs-own-b");
-    for (const b of [bucketA, bucketB, bucketC]) emulator.createBucket(b);
-    emulator.putObject(bucketB, "report.csv", "a,b\n1,2\n");
-    const key = (b: string) => bucketResource(emulator.accountId, b);
+    for (const b of [bucketA, bucketB, bucketC]) emu.emulator.createBucket(b);
+    emu.emulator.putObject(bucketB, "report.csv", "a,b\n1,2\n");
+    const key = (b: string) => bucketResource(emu.emulator.accountId, b);
     const expiresOn = new Date(Date.now() + 2 * 3_600_000).toISOString().replace(/\.\d{3}Z$/, "Z");
     const policies = [
       {
@@ -174,18 +158,23 @@ describe("rescope", () => {
         resources: { [key(bucketC)]: "*" },
       },
     ];
-    const laptop = emulator.seedToken({ scope: "account", name: "alice laptop key", expiresOn, policies });
+    const laptop = emu.emulator.seedToken({
+      scope: "account",
+      name: "alice laptop key",
+      expiresOn,
+      policies,
+    });
     const s3 = s3ClientFromOutputs({
       "access-key-id": laptop.id,
       "secret-access-key": createHash("sha256").update(laptop.value).digest("hex"),
-      endpoint: emulator.s3Endpoint(),
+      endpoint: emu.emulator.s3Endpoint(),
     });
     expect(await getText(s3, bucketB, "report.csv")).toMatchObject({ ok: false, status: 403 });
 
     const result = await rescope(["--token-id", laptop.id, "--add-bucket", bucketB]);
     expect(result.exitCode, describeCli(result)).toBe(0);
     expect(result.stdout).toMatch(/object-read-only/);
-    const body = callsTo(emulator, "tokens.update")[0]?.body as CreateTokenBody;
+    const body = callsTo(emu.emulator, "tokens.update")[0]?.body as CreateTokenBody;
     expect(body.name).toBe("alice laptop key");
     expect(body.expires_on).toBe(expiresOn);
     expect(policyShape(body.policies)).toEqual(
@@ -215,16 +204,16 @@ describe("rescope", () => {
   test("--jurisdiction eu adds the eu resource; the key pair works on the eu endpoint", async () => {
     const bucketA = bucketName("rs-eu-a");
     const bucketB = bucketName("rs-eu-b");
-    emulator.createBucket(bucketA);
-    emulator.createBucket(bucketB, "eu");
+    emu.emulator.createBucket(bucketA);
+    emu.emulator.createBucket(bucketB, "eu");
     const minted = await runCli(
-      ["mint", "--bucket", bucketA, "--permission", "object-read-write", ...mintFlags(emulator)],
+      ["mint", "--bucket", bucketA, "--permission", "object-read-write", ...mintFlags(emu.emulator)],
       { env: env() },
     );
     expect(minted.exitCode, describeCli(minted)).toBe(0);
     const outputs = JSON.parse(minted.stdout) as Record<string, string>;
     const id = outputs["token-id"] as string;
-    const euClient = s3ClientFromOutputs(outputs, emulator.s3Endpoint("eu"));
+    const euClient = s3ClientFromOutputs(outputs, emu.emulator.s3Endpoint("eu"));
     expect(await putText(euClient, bucketB, "k", "v")).toMatchObject({ ok: false, status: 403 });
 
     const result = await rescope([
@@ -238,9 +227,9 @@ describe("rescope", () => {
       "eu",
     ]);
     expect(result.exitCode, describeCli(result)).toBe(0);
-    const body = callsTo(emulator, "tokens.update")[0]?.body as CreateTokenBody;
+    const body = callsTo(emu.emulator, "tokens.update")[0]?.body as CreateTokenBody;
     expect(Object.keys(body.policies[0]?.resources ?? {})).toContain(
-      bucketResource(emulator.accountId, bucketB, "eu"),
+      bucketResource(emu.emulator.accountId, bucketB, "eu"),
     );
     expect(await putText(euClient, bucketB, "k", "v")).toMatchObject({ ok: true });
   });
@@ -252,6 +241,6 @@ describe("rescope", () => {
     expect(result.stdout).toBe("");
     expect(result.stderr).toContain(missing);
     expect(result.stderr).toMatch(/404/);
-    expect(callsTo(emulator, "tokens.update")).toEqual([]);
+    expect(callsTo(emu.emulator, "tokens.update")).toEqual([]);
   });
 });

@@ -5,21 +5,19 @@
 // The emulator refuses an `expires_on` in the past, even when seeding (emulator/tokens.ts
 // checkTimes), so "expired" tokens are seeded to expire ~1 s after the start and the file waits
 // for that once.
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { beforeAll, describe, expect, test } from "vitest";
 import type { SeededToken } from "../../emulator/types.js";
 import { apiFlags, cliEnv, describeCli, runCli } from "../helpers/cli.js";
-import {
-  bucketResource,
-  callSequence,
-  callsTo,
-  type Emulator,
-  ITEM_READ_GROUP,
-  startQuietEmulator,
-} from "../helpers/emulator.js";
+import { bucketResource, callSequence, callsTo, ITEM_READ_GROUP } from "../helpers/emulator.js";
+import { useEmulator } from "../helpers/use-emulator.js";
 
-let emulator: Emulator;
-let minter: SeededToken;
-let userMinter: SeededToken;
+const emu = useEmulator({
+  minters: [
+    { scope: "account", name: "ci minter" },
+    { scope: "user", name: "ci user minter" },
+  ],
+});
+
 let seededAt: number;
 
 interface Seeded {
@@ -41,7 +39,7 @@ function seed(
   expiresOn: string | undefined,
   scope: "account" | "user" = "account",
 ): void {
-  const token = emulator.seedToken({
+  const token = emu.emulator.seedToken({
     scope,
     name,
     ...(expiresOn ? { expiresOn } : {}),
@@ -49,7 +47,7 @@ function seed(
       {
         effect: "allow",
         permission_groups: [{ id: ITEM_READ_GROUP }],
-        resources: { [bucketResource(emulator.accountId, "some-bucket")]: "*" },
+        resources: { [bucketResource(emu.emulator.accountId, "some-bucket")]: "*" },
       },
     ],
   });
@@ -57,7 +55,7 @@ function seed(
 }
 
 function alive(): Set<string> {
-  return new Set(emulator.liveTokens().map((token) => token.id));
+  return new Set(emu.emulator.liveTokens().map((token) => token.id));
 }
 
 interface Row {
@@ -77,9 +75,6 @@ function tableRows(stdout: string): string[][] {
 }
 
 beforeAll(async () => {
-  emulator = await startQuietEmulator();
-  minter = emulator.seedToken({ scope: "account", preset: "minter", name: "ci minter" });
-  userMinter = emulator.seedToken({ scope: "user", preset: "user-minter", name: "ci user minter" });
   const now = Date.now();
   seededAt = now;
   const soon = iso(now + EXPIRY_MS);
@@ -105,16 +100,8 @@ beforeAll(async () => {
   await new Promise((resolve) => setTimeout(resolve, seededAt + EXPIRY_MS + 300 - Date.now()));
 });
 
-afterAll(async () => {
-  await emulator?.close();
-});
-
-beforeEach(() => {
-  emulator.resetCalls();
-});
-
-function sweep(args: string[], token: SeededToken = minter) {
-  return runCli(["sweep", ...args, ...apiFlags(emulator)], { env: cliEnv(emulator, token) });
+function sweep(args: string[], token: SeededToken = emu.minter) {
+  return runCli(["sweep", ...args, ...apiFlags(emu.emulator)], { env: cliEnv(emu.emulator, token) });
 }
 
 describe("sweep", () => {
@@ -130,9 +117,9 @@ describe("sweep", () => {
       expect(row[2]).toBe("expired");
     }
     expect(result.stdout).toContain(t.expiredOurs?.name);
-    expect(callsTo(emulator, "tokens.delete")).toEqual([]);
+    expect(callsTo(emu.emulator, "tokens.delete")).toEqual([]);
     expect(alive()).toEqual(before);
-    expect(result.stderr).not.toContain(minter.value);
+    expect(result.stderr).not.toContain(emu.minter.value);
   });
 
   test("deletes ONLY this tool's expired children: not live ones, look-alikes, other tools, other owners, or the caller", async () => {
@@ -145,7 +132,7 @@ describe("sweep", () => {
         [t.expiredOurs2?.id, "deleted", "expired"],
       ].sort(),
     );
-    const deleted = callsTo(emulator, "tokens.delete").map((call) => call.path.split("/").pop());
+    const deleted = callsTo(emu.emulator, "tokens.delete").map((call) => call.path.split("/").pop());
     expect(deleted.sort()).toEqual([t.expiredOurs?.id, t.expiredOurs2?.id].sort());
     const left = alive();
     expect(left.has(t.expiredOurs?.id as string)).toBe(false);
@@ -165,8 +152,8 @@ describe("sweep", () => {
     ]) {
       expect(left.has(t[key]?.id as string), `${key} (${t[key]?.name}) must survive`).toBe(true);
     }
-    expect(left.has(minter.id)).toBe(true);
-    expect(left.has(userMinter.id)).toBe(true);
+    expect(left.has(emu.minter.id)).toBe(true);
+    expect(left.has(emu.userMinter.id)).toBe(true);
   });
 
   test("a second run finds nothing and says so", async () => {
@@ -175,7 +162,7 @@ describe("sweep", () => {
     expect(result.stdout).toMatch(/^No child tokens to sweep\.\n$/);
     // One verify (to never sweep the calling token itself), then the list: nothing deleted.
     expect(
-      callSequence(emulator).filter(
+      callSequence(emu.emulator).filter(
         (call) => !call.startsWith("tokens.list") && !call.startsWith("tokens.verify"),
       ),
     ).toEqual([]);
@@ -185,7 +172,7 @@ describe("sweep", () => {
     const result = await sweep(["--older-than", "1h"]);
     expect(result.exitCode, describeCli(result)).toBe(0);
     expect(result.stdout).toMatch(/^No child tokens to sweep\./);
-    expect(callsTo(emulator, "tokens.delete")).toEqual([]);
+    expect(callsTo(emu.emulator, "tokens.delete")).toEqual([]);
   });
 
   test("--older-than 1s --format json deletes this tool's live children too (with or without expiry), as JSON", async () => {
@@ -214,7 +201,7 @@ describe("sweep", () => {
     ]) {
       expect(left.has(t[key]?.id as string), `${key} must survive`).toBe(true);
     }
-    expect(left.has(minter.id)).toBe(true);
+    expect(left.has(emu.minter.id)).toBe(true);
   });
 
   test("--prefix sweeps children named with a custom token-name (expired only, without --older-than)", async () => {
@@ -223,7 +210,7 @@ describe("sweep", () => {
     expect((JSON.parse(dry.stdout) as Row[]).map((row) => [row.id, row.result])).toEqual([
       [t.customOurs?.id, "would delete"],
     ]);
-    expect(callsTo(emulator, "tokens.delete")).toEqual([]);
+    expect(callsTo(emu.emulator, "tokens.delete")).toEqual([]);
 
     const result = await sweep(["--prefix", "nightly-sync "]);
     expect(result.exitCode, describeCli(result)).toBe(0);
@@ -235,24 +222,30 @@ describe("sweep", () => {
   });
 
   test("--token-scope user sweeps the user's children with a user token", async () => {
-    const result = await sweep(["--token-scope", "user"], userMinter);
+    const result = await sweep(["--token-scope", "user"], emu.userMinter);
     expect(result.exitCode, describeCli(result)).toBe(0);
     expect(tableRows(result.stdout).map((row) => [row[0], row[1]])).toEqual([[t.userOurs?.id, "deleted"]]);
-    expect(callsTo(emulator, "tokens.list").every((call) => call.path.startsWith("/user/tokens"))).toBe(true);
-    expect(alive().has(userMinter.id)).toBe(true);
+    expect(callsTo(emu.emulator, "tokens.list").every((call) => call.path.startsWith("/user/tokens"))).toBe(
+      true,
+    );
+    expect(alive().has(emu.userMinter.id)).toBe(true);
   });
 
   test("the calling token itself is never swept, even when its name matches the prefix", async () => {
     // An operator's minter named like a custom-prefixed child: sweeping it would lock them out.
-    const caller = emulator.seedToken({ scope: "account", preset: "minter", name: "ops r2 minter 1a2b3c4d" });
-    const sibling = emulator.seedToken({
+    const caller = emu.emulator.seedToken({
+      scope: "account",
+      preset: "minter",
+      name: "ops r2 minter 1a2b3c4d",
+    });
+    const sibling = emu.emulator.seedToken({
       scope: "account",
       name: "ops deploy 2b3c4d5e",
       policies: [
         {
           effect: "allow",
           permission_groups: [{ id: ITEM_READ_GROUP }],
-          resources: { [bucketResource(emulator.accountId, "some-bucket")]: "*" },
+          resources: { [bucketResource(emu.emulator.accountId, "some-bucket")]: "*" },
         },
       ],
     });

@@ -4,9 +4,10 @@
 import fs from "node:fs";
 import path from "node:path";
 import { parseEnv } from "node:util";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { parse as parseYaml } from "yaml";
 import type { SeededToken } from "../../emulator/types.js";
+import { repoRoot } from "../../scripts/harness/runner.js";
 import { type ApiRecorder, startApiRecorder } from "../helpers/api-recorder.js";
 import {
   apiFlags,
@@ -19,22 +20,20 @@ import {
   runCli,
   runCliInTty,
 } from "../helpers/cli.js";
-import {
-  bucketName,
-  callSequence,
-  callsTo,
-  deleteLeftoverChildTokens,
-  type Emulator,
-  liveChildIds,
-  startQuietEmulator,
-} from "../helpers/emulator.js";
-import { repoRoot } from "../helpers/runner.js";
+import { bucketName, callSequence, callsTo, liveChildIds } from "../helpers/emulator.js";
 import { getText, putText, s3ClientFromOutputs } from "../helpers/s3.js";
+import { useEmulator } from "../helpers/use-emulator.js";
 
-let emulator: Emulator;
-let minter: SeededToken;
-let userMinter: SeededToken;
-let bucket: string;
+const bucket = bucketName("cli");
+const emu = useEmulator({
+  minters: [
+    { scope: "account", name: "cli test minter" },
+    { scope: "user", name: "cli test user minter" },
+  ],
+  buckets: [bucket],
+  // The CLI has no post step: what a test mints and does not revoke itself is cleaned up after it.
+  leftovers: "delete",
+});
 
 const TOKEN_ID = /^[0-9a-f]{32}$/;
 const declaredOutputs = Object.keys(
@@ -46,37 +45,16 @@ const declaredOutputs = Object.keys(
 );
 const SPINNER = /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/;
 
-beforeAll(async () => {
-  emulator = await startQuietEmulator();
-  minter = emulator.seedToken({ scope: "account", preset: "minter", name: "cli test minter" });
-  userMinter = emulator.seedToken({ scope: "user", preset: "user-minter", name: "cli test user minter" });
-  bucket = bucketName("cli");
-  emulator.createBucket(bucket);
-});
-
-afterAll(async () => {
-  await emulator?.close();
-});
-
-beforeEach(() => {
-  emulator.resetCalls();
-});
-
-afterEach(async () => {
-  // The CLI has no post step: what a test mints and does not revoke itself is cleaned up here.
-  await deleteLeftoverChildTokens(emulator, { account: minter, user: userMinter });
-});
-
-function env(token: SeededToken = minter): Record<string, string> {
-  return cliEnv(emulator, token);
+function env(token: SeededToken = emu.minter): Record<string, string> {
+  return cliEnv(emu.emulator, token);
 }
 
 /** mint, expecting success; returns the parsed JSON. */
 async function mintJson(
   args: string[],
-  token: SeededToken = minter,
+  token: SeededToken = emu.minter,
 ): Promise<{ result: CliResult; json: Record<string, string> }> {
-  const result = await runCli(["mint", ...args, ...mintFlags(emulator), "--format", "json"], {
+  const result = await runCli(["mint", ...args, ...mintFlags(emu.emulator), "--format", "json"], {
     env: env(token),
   });
   expect(result.exitCode, describeCli(result)).toBe(0);
@@ -126,7 +104,7 @@ describe("help and usage", () => {
     expect(result.stdout).toMatch(/Examples?:/);
     const examples = result.stdout.slice(result.stdout.search(/Examples?:/));
     expect(examples).toMatch(example);
-    expect(emulator.calls).toEqual([]);
+    expect(emu.emulator.calls).toEqual([]);
   });
 
   test("mint --help lists every flag that mirrors an action input", async () => {
@@ -163,7 +141,7 @@ describe("help and usage", () => {
     expect(result.stdout).toBe("");
     expect(result.stderr).toMatch(message);
     expect(result.stderr).not.toMatch(/\n\s+at .*:\d+:\d+/); // no stack trace
-    expect(emulator.calls).toEqual([]);
+    expect(emu.emulator.calls).toEqual([]);
   });
 
   const badFlags: [string, string[], Record<string, string> | undefined, RegExp][] = [
@@ -216,37 +194,37 @@ describe("help and usage", () => {
   test.each(badFlags)(
     "bad flag value (%s) → exit 2 naming the flag, zero API calls",
     async (_label, args, extraEnv, message) => {
-      const result = await runCli([...args, ...apiFlags(emulator)], { env: { ...env(), ...extraEnv } });
+      const result = await runCli([...args, ...apiFlags(emu.emulator)], { env: { ...env(), ...extraEnv } });
       expect(result.exitCode, describeCli(result)).toBe(2);
       expect(result.stdout).toBe("");
       expect(result.stderr).toMatch(message);
       expect(result.stderr).not.toMatch(/\n\s+at .*:\d+:\d+/);
-      expect(callSequence(emulator)).toEqual([]);
+      expect(callSequence(emu.emulator)).toEqual([]);
     },
   );
 
   test("CLOUDFLARE_API_TOKEN unset → exit 2 naming the variable, zero API calls", async () => {
     for (const args of [
-      ["mint", "--bucket", bucket, ...mintFlags(emulator)],
-      ["revoke", "--token-id", "0".repeat(32), ...apiFlags(emulator)],
-      ["sweep", ...apiFlags(emulator)],
+      ["mint", "--bucket", bucket, ...mintFlags(emu.emulator)],
+      ["revoke", "--token-id", "0".repeat(32), ...apiFlags(emu.emulator)],
+      ["sweep", ...apiFlags(emu.emulator)],
     ]) {
-      const result = await runCli(args, { env: { CLOUDFLARE_ACCOUNT_ID: emulator.accountId } });
+      const result = await runCli(args, { env: { CLOUDFLARE_ACCOUNT_ID: emu.emulator.accountId } });
       expect(result.exitCode, describeCli(result)).toBe(2);
       expect(result.stdout).toBe("");
       expect(result.stderr).toContain("CLOUDFLARE_API_TOKEN");
     }
-    expect(callSequence(emulator)).toEqual([]);
+    expect(callSequence(emu.emulator)).toEqual([]);
   });
 });
 
 describe("Cloudflare failures", () => {
   test("a token without API Tokens Write: exit 1, the Cloudflare code and the missing permission on stderr, stdout empty", async () => {
-    const r2Admin = emulator.seedToken({ scope: "account", preset: "r2-admin", name: "cli r2 admin" });
+    const r2Admin = emu.emulator.seedToken({ scope: "account", preset: "r2-admin", name: "cli r2 admin" });
     for (const args of [
-      ["mint", "--bucket", bucket, ...mintFlags(emulator)],
-      ["sweep", ...apiFlags(emulator)],
-      ["revoke", "--token-id", "0".repeat(32), ...apiFlags(emulator)],
+      ["mint", "--bucket", bucket, ...mintFlags(emu.emulator)],
+      ["sweep", ...apiFlags(emu.emulator)],
+      ["revoke", "--token-id", "0".repeat(32), ...apiFlags(emu.emulator)],
     ]) {
       const result = await runCli(args, { env: env(r2Admin) });
       expect(result.exitCode, describeCli(result)).toBe(1);
@@ -257,12 +235,14 @@ describe("Cloudflare failures", () => {
       expect(result.stderr).not.toContain(r2Admin.value);
       expect(result.stderr).not.toMatch(/\n\s+at .*:\d+:\d+/);
     }
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
   });
 
   test("the 9109 hint speaks the CLI's language: CLOUDFLARE_API_TOKEN and --token-scope, not the action's inputs", async () => {
-    const r2Admin = emulator.seedToken({ scope: "account", preset: "r2-admin", name: "cli r2 admin 2" });
-    const denied = await runCli(["mint", "--bucket", bucket, ...mintFlags(emulator)], { env: env(r2Admin) });
+    const r2Admin = emu.emulator.seedToken({ scope: "account", preset: "r2-admin", name: "cli r2 admin 2" });
+    const denied = await runCli(["mint", "--bucket", bucket, ...mintFlags(emu.emulator)], {
+      env: env(r2Admin),
+    });
     expect(denied.exitCode, describeCli(denied)).toBe(1);
     // A CLI user has no `api-token` input and no `token-scope:` YAML key.
     expect(denied.stderr).not.toMatch(/\bapi-token\b/);
@@ -271,23 +251,26 @@ describe("Cloudflare failures", () => {
 
   test("the 10006 hint speaks the CLI's language: --jurisdiction, not the jurisdiction input", async () => {
     const nowhere = bucketName("cli-nowhere");
-    const missing = await runCli(["mint", "--bucket", nowhere, "--prefixes", "p/", ...mintFlags(emulator)], {
-      env: env(),
-    });
+    const missing = await runCli(
+      ["mint", "--bucket", nowhere, "--prefixes", "p/", ...mintFlags(emu.emulator)],
+      {
+        env: env(),
+      },
+    );
     expect(missing.exitCode, describeCli(missing)).toBe(1);
     expect(missing.stdout).toBe("");
     expect(missing.stderr).toContain("10006");
     expect(missing.stderr).toContain(nowhere);
     expect(missing.stderr).toContain("--jurisdiction");
     expect(missing.stderr).not.toMatch(/jurisdiction input|jurisdiction: eu/);
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
   });
 });
 
 describe("mint", () => {
   test("--format json (default): exactly the action's outputs plus mode, and the credentials work with the AWS SDK", async () => {
     const result = await runCli(
-      ["mint", "--bucket", bucket, "--permission", "object-read-write", ...mintFlags(emulator)],
+      ["mint", "--bucket", bucket, "--permission", "object-read-write", ...mintFlags(emu.emulator)],
       {
         env: env(),
       },
@@ -302,7 +285,7 @@ describe("mint", () => {
     expect(json["session-token"]).toBe("");
     expect(json.region).toBe("auto");
     expect(json.bucket).toBe(bucket);
-    expect(json.endpoint).toBe(emulator.s3Endpoint());
+    expect(json.endpoint).toBe(emu.emulator.s3Endpoint());
     expect(json["expires-at"]).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$/);
     const lifetime = Date.parse(json["expires-at"] as string) - Date.now();
     expect(lifetime).toBeGreaterThan(3_500_000);
@@ -311,7 +294,7 @@ describe("mint", () => {
     // stderr: progress, never a secret, never a spinner (it is a pipe here).
     expectNoSecretIn(result.stderr, "stderr", {
       "secret access key": json["secret-access-key"],
-      "input token": minter.value,
+      "input token": emu.minter.value,
     });
     expect(result.stderr).not.toMatch(SPINNER);
     expect(result.stderr).not.toContain("\r");
@@ -322,7 +305,7 @@ describe("mint", () => {
     expect(await getText(s3, bucket, "cli/json.txt")).toMatchObject({ ok: true, body: "from json" });
 
     const revoked = await runCli(
-      ["revoke", "--token-id", json["token-id"] as string, ...apiFlags(emulator)],
+      ["revoke", "--token-id", json["token-id"] as string, ...apiFlags(emu.emulator)],
       {
         env: env(),
       },
@@ -339,7 +322,7 @@ describe("mint", () => {
       "object-read-write",
       "--format",
       "env",
-      ...mintFlags(emulator),
+      ...mintFlags(emu.emulator),
     ];
     const script = [
       "set -euo pipefail",
@@ -359,7 +342,7 @@ describe("mint", () => {
     expect(vars.AWS_ACCESS_KEY_ID).toMatch(TOKEN_ID);
     expect(vars.AWS_SECRET_ACCESS_KEY).toMatch(/^[0-9a-f]{64}$/);
     expect(vars.AWS_SESSION_TOKEN).toBe("");
-    expect(vars.AWS_ENDPOINT_URL_S3).toBe(emulator.s3Endpoint());
+    expect(vars.AWS_ENDPOINT_URL_S3).toBe(emu.emulator.s3Endpoint());
     expect(vars.AWS_REGION).toBe("auto");
     expect(vars.AWS_DEFAULT_REGION).toBe("auto");
     expect(shell.stderr).toMatch(/^6$/m);
@@ -370,13 +353,13 @@ describe("mint", () => {
       endpoint: vars.AWS_ENDPOINT_URL_S3 as string,
     });
     expect(await putText(s3, bucket, "cli/env.txt", "from env")).toMatchObject({ ok: true });
-    expect(liveChildIds(emulator)).toEqual([vars.AWS_ACCESS_KEY_ID]);
+    expect(liveChildIds(emu.emulator)).toEqual([vars.AWS_ACCESS_KEY_ID]);
   });
 
   test("--format env quotes values for eval, and every line is a comment or an export", async () => {
     // Hybrid: the session token is base64 (+, /, =), the kind of value an unquoted export breaks.
     const result = await runCli(
-      ["mint", "--bucket", bucket, "--prefixes", "in/", "--format", "env", ...mintFlags(emulator)],
+      ["mint", "--bucket", bucket, "--prefixes", "in/", "--format", "env", ...mintFlags(emu.emulator)],
       { env: env() },
     );
     expect(result.exitCode, describeCli(result)).toBe(0);
@@ -401,7 +384,7 @@ describe("mint", () => {
         "object-read-write",
         "--format",
         "dotenv",
-        ...mintFlags(emulator),
+        ...mintFlags(emu.emulator),
       ],
       { env: env() },
     );
@@ -430,7 +413,7 @@ describe("mint", () => {
   });
 
   test("hybrid (--prefixes): narrowed temporary credentials from a child token; no secret on stderr, the child's value nowhere", async () => {
-    const recorder: ApiRecorder = await startApiRecorder(emulator.apiUrl);
+    const recorder: ApiRecorder = await startApiRecorder(emu.emulator.apiUrl);
     try {
       const result = await runCli(
         [
@@ -444,7 +427,7 @@ describe("mint", () => {
           "--api-url",
           recorder.apiUrl,
           "--s3-endpoint",
-          emulator.s3Endpoint(),
+          emu.emulator.s3Endpoint(),
         ],
         { env: env() },
       );
@@ -454,7 +437,7 @@ describe("mint", () => {
       expect(json["token-id"]).toMatch(TOKEN_ID);
       expect(json["access-key-id"]).not.toBe(json["token-id"]);
       expect(json["session-token"]).not.toBe("");
-      expect(liveChildIds(emulator)).toEqual([json["token-id"]]);
+      expect(liveChildIds(emu.emulator)).toEqual([json["token-id"]]);
 
       const childValue = recorder.childValue(json["token-id"] as string);
       expect(childValue, "the recorder saw the child token's value").toBeTruthy();
@@ -463,7 +446,7 @@ describe("mint", () => {
         "child token value": childValue,
         "secret access key": json["secret-access-key"],
         "session token": json["session-token"],
-        "input token": minter.value,
+        "input token": emu.minter.value,
       });
 
       const s3 = s3ClientFromOutputs(json);
@@ -475,7 +458,7 @@ describe("mint", () => {
 
       // Revoking the child kills the temporary credentials.
       const revoked = await runCli(
-        ["revoke", "--token-id", json["token-id"] as string, ...apiFlags(emulator)],
+        ["revoke", "--token-id", json["token-id"] as string, ...apiFlags(emu.emulator)],
         {
           env: env(),
         },
@@ -495,7 +478,7 @@ describe("mint", () => {
     expect(json.mode).toBe("temporary");
     expect(json["token-id"]).toBe("");
     expect(json["session-token"]).not.toBe("");
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
     const lifetime = Date.parse(json["expires-at"] as string) - Date.now();
     expect(lifetime).toBeGreaterThan(800_000);
     expect(lifetime).toBeLessThanOrEqual(900_000);
@@ -504,14 +487,14 @@ describe("mint", () => {
       "session token": json["session-token"],
     });
     const s3 = s3ClientFromOutputs(json);
-    emulator.putObject(bucket, "temp/read.txt", "readable");
+    emu.emulator.putObject(bucket, "temp/read.txt", "readable");
     expect(await getText(s3, bucket, "temp/read.txt")).toMatchObject({ ok: true, body: "readable" });
     expect(await putText(s3, bucket, "temp/write.txt", "no")).toMatchObject({ ok: false, status: 403 });
   });
 
   test("several buckets (repeated and comma-separated) in one token; --token-scope user", async () => {
     const second = bucketName("cli-2");
-    emulator.createBucket(second);
+    emu.emulator.createBucket(second);
     const { json } = await mintJson(
       [
         "--bucket",
@@ -523,48 +506,57 @@ describe("mint", () => {
         "--permission",
         "object-read-write",
       ],
-      userMinter,
+      emu.userMinter,
     );
     expect(json.bucket).toBe(`${bucket},${second}`);
-    expect(emulator.liveChildTokens().map((t) => [t.id, t.scope])).toEqual([[json["token-id"], "user"]]);
+    expect(emu.emulator.liveChildTokens().map((t) => [t.id, t.scope])).toEqual([[json["token-id"], "user"]]);
     const s3 = s3ClientFromOutputs(json);
     expect(await putText(s3, second, "k", "v")).toMatchObject({ ok: true });
     const revoked = await runCli(
-      ["revoke", "--token-id", json["token-id"] as string, "--token-scope", "user", ...apiFlags(emulator)],
-      { env: env(userMinter) },
+      [
+        "revoke",
+        "--token-id",
+        json["token-id"] as string,
+        "--token-scope",
+        "user",
+        ...apiFlags(emu.emulator),
+      ],
+      { env: env(emu.userMinter) },
     );
     expect(revoked.exitCode, describeCli(revoked)).toBe(0);
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
   });
 
   test("--quiet: nothing on stderr on success", async () => {
     const { result, json } = await mintJson(["--bucket", bucket, "--quiet"]);
     expect(result.stderr).toBe("");
-    await runCli(["revoke", "--token-id", json["token-id"] as string, ...apiFlags(emulator)], { env: env() });
+    await runCli(["revoke", "--token-id", json["token-id"] as string, ...apiFlags(emu.emulator)], {
+      env: env(),
+    });
   });
 
   test("a readiness timeout: exit 1, stdout empty, the child deleted", async () => {
-    emulator.set({ propagationDelayMs: 60_000 });
+    emu.emulator.set({ propagationDelayMs: 60_000 });
     try {
       const result = await runCli(
-        ["mint", "--bucket", bucket, "--wait-timeout", "1", ...mintFlags(emulator)],
+        ["mint", "--bucket", bucket, "--wait-timeout", "1", ...mintFlags(emu.emulator)],
         {
           env: env(),
         },
       );
       expect(result.exitCode, describeCli(result)).toBe(1);
       expect(result.stdout).toBe("");
-      expect(callsTo(emulator, "tokens.delete")).toHaveLength(1);
-      expect(liveChildIds(emulator)).toEqual([]);
+      expect(callsTo(emu.emulator, "tokens.delete")).toHaveLength(1);
+      expect(liveChildIds(emu.emulator)).toEqual([]);
     } finally {
-      emulator.set({ propagationDelayMs: 0 });
+      emu.emulator.set({ propagationDelayMs: 0 });
     }
   });
 
   test("on a terminal, stderr shows a progress line during the readiness wait and clears it; stdout stays clean JSON", async () => {
-    emulator.set({ propagationDelayMs: 1_200 });
+    emu.emulator.set({ propagationDelayMs: 1_200 });
     try {
-      const tty = await runCliInTty(["mint", "--bucket", bucket, ...mintFlags(emulator)], { env: env() });
+      const tty = await runCliInTty(["mint", "--bucket", bucket, ...mintFlags(emu.emulator)], { env: env() });
       expect(tty.exitCode, tty.terminal).toBe(0);
       expect(tty.terminal).toMatch(SPINNER);
       expect(tty.terminal).toContain("waiting for the S3 endpoint");
@@ -573,13 +565,13 @@ describe("mint", () => {
       expect(json["token-id"]).toMatch(TOKEN_ID);
       expect(tty.terminal).not.toContain(json["secret-access-key"]);
       // The same wait into a pipe: no progress line at all.
-      const piped = await runCli(["mint", "--bucket", bucket, ...mintFlags(emulator)], { env: env() });
+      const piped = await runCli(["mint", "--bucket", bucket, ...mintFlags(emu.emulator)], { env: env() });
       expect(piped.exitCode, describeCli(piped)).toBe(0);
       expect(piped.stderr).not.toMatch(SPINNER);
       expect(piped.stderr).not.toContain("\r");
       expect(piped.stderr).not.toContain("waiting for the S3 endpoint to accept");
     } finally {
-      emulator.set({ propagationDelayMs: 0 });
+      emu.emulator.set({ propagationDelayMs: 0 });
     }
   });
 });
@@ -590,20 +582,20 @@ describe("revoke", () => {
     const id = json["token-id"] as string;
     const s3 = s3ClientFromOutputs(json);
     expect(await putText(s3, bucket, "rv/before.txt", "x")).toMatchObject({ ok: true });
-    emulator.resetCalls();
+    emu.emulator.resetCalls();
 
-    const first = await runCli(["revoke", "--token-id", id, ...apiFlags(emulator)], { env: env() });
+    const first = await runCli(["revoke", "--token-id", id, ...apiFlags(emu.emulator)], { env: env() });
     expect(first.exitCode, describeCli(first)).toBe(0);
     expect(`${first.stdout}${first.stderr}`).toMatch(new RegExp(`[Rr]evoked.*${id}`));
-    expect(callSequence(emulator)).toEqual(["tokens.delete 200"]);
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(callSequence(emu.emulator)).toEqual(["tokens.delete 200"]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
     expect(await putText(s3, bucket, "rv/after.txt", "x")).toMatchObject({ ok: false, status: 403 });
 
-    emulator.resetCalls();
-    const second = await runCli(["revoke", "--token-id", id, ...apiFlags(emulator)], { env: env() });
+    emu.emulator.resetCalls();
+    const second = await runCli(["revoke", "--token-id", id, ...apiFlags(emu.emulator)], { env: env() });
     expect(second.exitCode, describeCli(second)).toBe(0);
     expect(`${second.stdout}${second.stderr}`).toMatch(/already gone/);
     expect(second.stderr).not.toMatch(/error|warning/i);
-    expect(callSequence(emulator)).toEqual(["tokens.delete 404"]);
+    expect(callSequence(emu.emulator)).toEqual(["tokens.delete 404"]);
   });
 });

@@ -2,23 +2,20 @@
 // jurisdiction, create it only on 10006 (jurisdiction and location hint honoured) before the token is
 // minted, and settle a 409/10073 on create with another GET. Plus what a user sees when the bucket
 // is missing and create-bucket is false.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import type { SeededToken } from "../../emulator/types.js";
+import { describe, expect, test } from "vitest";
+import { describeStep, errorLines, runMain, runPost } from "../../scripts/harness/runner.js";
 import {
   bucketName,
   callSequence,
   callsTo,
   deleteLeftoverChildTokens,
-  type Emulator,
   emulatorInputs,
   liveChildIds,
-  startQuietEmulator,
 } from "../helpers/emulator.js";
-import { describeStep, errorLines, runMain, runPost } from "../helpers/runner.js";
 import { putText, s3ClientFromOutputs } from "../helpers/s3.js";
+import { useEmulator } from "../helpers/use-emulator.js";
 
-let emulator: Emulator;
-let minter: SeededToken;
+const emu = useEmulator({ minters: [{ scope: "account", name: "create-bucket minter" }] });
 
 const BUCKET_EXISTS = {
   code: 10073,
@@ -26,30 +23,10 @@ const BUCKET_EXISTS = {
 };
 const NO_SUCH_BUCKET = { code: 10006, message: "The specified bucket does not exist." };
 
-beforeAll(async () => {
-  emulator = await startQuietEmulator();
-  minter = emulator.seedToken({ scope: "account", preset: "minter", name: "create-bucket minter" });
-});
-
-afterAll(async () => {
-  await emulator?.close();
-});
-
-beforeEach(() => {
-  emulator.resetCalls();
-  emulator.clearFaults();
-});
-
-afterEach(async () => {
-  emulator.clearFaults();
-  const leftovers = await deleteLeftoverChildTokens(emulator, { account: minter });
-  expect(leftovers, "child tokens left alive by the test").toEqual([]);
-});
-
 /** Whether the emulator holds the bucket in that jurisdiction (getObject throws for a missing bucket). */
 function bucketExists(name: string, jurisdiction: "default" | "eu" = "default"): boolean {
   try {
-    emulator.getObject(name, "probe", jurisdiction);
+    emu.emulator.getObject(name, "probe", jurisdiction);
     return true;
   } catch {
     return false;
@@ -58,12 +35,15 @@ function bucketExists(name: string, jurisdiction: "default" | "eu" = "default"):
 
 /** The bucket as Cloudflare's API describes it (GET with cf-r2-jurisdiction). */
 async function apiBucket(name: string, jurisdiction: string): Promise<Record<string, unknown>> {
-  const response = await fetch(`${emulator.apiUrl}/accounts/${emulator.accountId}/r2/buckets/${name}`, {
-    headers: {
-      authorization: `Bearer ${minter.value}`,
-      ...(jurisdiction === "default" ? {} : { "cf-r2-jurisdiction": jurisdiction }),
+  const response = await fetch(
+    `${emu.emulator.apiUrl}/accounts/${emu.emulator.accountId}/r2/buckets/${name}`,
+    {
+      headers: {
+        authorization: `Bearer ${emu.minter.value}`,
+        ...(jurisdiction === "default" ? {} : { "cf-r2-jurisdiction": jurisdiction }),
+      },
     },
-  });
+  );
   const body = (await response.json()) as { success: boolean; result: Record<string, unknown> };
   expect(body.success, `GET bucket ${name} (${jurisdiction})`).toBe(true);
   return body.result;
@@ -72,7 +52,7 @@ async function apiBucket(name: string, jurisdiction: string): Promise<Record<str
 describe("create-bucket: true", () => {
   test("a missing bucket is created (eu, location hint) BEFORE the token is minted, and the credentials work on it", async () => {
     const bucket = bucketName("cb-new");
-    const inputs = emulatorInputs(emulator, minter, bucket, {
+    const inputs = emulatorInputs(emu.emulator, emu.minter, bucket, {
       "create-bucket": "true",
       jurisdiction: "eu",
       "location-hint": "weur",
@@ -80,16 +60,16 @@ describe("create-bucket: true", () => {
     });
     const main = await runMain({ inputs });
     expect(main.exitCode, describeStep(main)).toBe(0);
-    expect(callSequence(emulator).slice(0, 3)).toEqual([
+    expect(callSequence(emu.emulator).slice(0, 3)).toEqual([
       "r2.buckets.get 404",
       "r2.buckets.create 200",
       "tokens.create 200",
     ]);
-    const [get] = callsTo(emulator, "r2.buckets.get");
-    expect(get?.path).toBe(`/accounts/${emulator.accountId}/r2/buckets/${bucket}`);
-    const [create] = callsTo(emulator, "r2.buckets.create");
+    const [get] = callsTo(emu.emulator, "r2.buckets.get");
+    expect(get?.path).toBe(`/accounts/${emu.emulator.accountId}/r2/buckets/${bucket}`);
+    const [create] = callsTo(emu.emulator, "r2.buckets.create");
     expect(create?.method).toBe("POST");
-    expect(create?.path).toBe(`/accounts/${emulator.accountId}/r2/buckets`);
+    expect(create?.path).toBe(`/accounts/${emu.emulator.accountId}/r2/buckets`);
     expect(create?.body).toEqual({ name: bucket, locationHint: "weur" });
     // The cf-r2-jurisdiction header made it an eu bucket (without it, the emulator creates it in default).
     expect(bucketExists(bucket, "eu")).toBe(true);
@@ -98,63 +78,66 @@ describe("create-bucket: true", () => {
     expect(main.stdout).toMatch(new RegExp(`Created bucket ${bucket}.*eu.*weur`));
 
     const s3 = s3ClientFromOutputs(main.outputs);
-    expect(main.outputs.endpoint).toBe(emulator.s3Endpoint("eu"));
+    expect(main.outputs.endpoint).toBe(emu.emulator.s3Endpoint("eu"));
     expect(await putText(s3, bucket, "first.txt", "into the new bucket")).toMatchObject({ ok: true });
     const post = await runPost({ inputs, state: main.state });
     expect(post.exitCode, describeStep(post)).toBe(0);
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
   });
 
   test("an existing bucket: only the GET, no create", async () => {
     const bucket = bucketName("cb-old");
-    emulator.createBucket(bucket);
+    emu.emulator.createBucket(bucket);
     const main = await runMain({
-      inputs: emulatorInputs(emulator, minter, bucket, { "create-bucket": "true", "wait-timeout": "0" }),
+      inputs: emulatorInputs(emu.emulator, emu.minter, bucket, {
+        "create-bucket": "true",
+        "wait-timeout": "0",
+      }),
     });
     expect(main.exitCode, describeStep(main)).toBe(0);
-    expect(callSequence(emulator)).toEqual(["r2.buckets.get 200", "tokens.create 200"]);
+    expect(callSequence(emu.emulator)).toEqual(["r2.buckets.get 200", "tokens.create 200"]);
     expect(main.stdout).toContain(`Bucket ${bucket} exists`);
-    await deleteLeftoverChildTokens(emulator, { account: minter });
+    await deleteLeftoverChildTokens(emu.emulator, { account: emu.minter });
   });
 
   test("several buckets: a GET each in input order, only the missing one created, all before the token", async () => {
     const existing = bucketName("cb-has");
     const missing = bucketName("cb-lacks");
-    emulator.createBucket(existing);
+    emu.emulator.createBucket(existing);
     const main = await runMain({
-      inputs: emulatorInputs(emulator, minter, `${existing}\n${missing}`, {
+      inputs: emulatorInputs(emu.emulator, emu.minter, `${existing}\n${missing}`, {
         "create-bucket": "true",
         "wait-timeout": "0",
       }),
     });
     expect(main.exitCode, describeStep(main)).toBe(0);
     expect(
-      emulator.calls.map((call) => `${call.route} ${call.status} ${call.path.split("/").pop()}`),
+      emu.emulator.calls.map((call) => `${call.route} ${call.status} ${call.path.split("/").pop()}`),
     ).toEqual([
       `r2.buckets.get 200 ${existing}`,
       `r2.buckets.get 404 ${missing}`,
       "r2.buckets.create 200 buckets",
       `tokens.create 200 tokens`,
     ]);
-    expect(callsTo(emulator, "r2.buckets.create")[0]?.body).toEqual({ name: missing });
+    expect(callsTo(emu.emulator, "r2.buckets.create")[0]?.body).toEqual({ name: missing });
     expect(bucketExists(missing)).toBe(true);
-    await deleteLeftoverChildTokens(emulator, { account: minter });
+    await deleteLeftoverChildTokens(emu.emulator, { account: emu.minter });
   });
 
   test("409/10073 on create while the bucket DOES exist (created concurrently): settled by a second GET, minting goes on", async () => {
     const bucket = bucketName("cb-race");
-    emulator.createBucket(bucket, "eu");
+    emu.emulator.createBucket(bucket, "eu");
     // The first GET does not see it yet (another job is creating it), the create then conflicts.
-    emulator.injectFault({
+    emu.emulator.injectFault({
       route: "r2.buckets.get",
       kind: { type: "status", status: 404, errors: [NO_SUCH_BUCKET] },
     });
-    emulator.injectFault({
+    emu.emulator.injectFault({
       route: "r2.buckets.create",
       kind: { type: "status", status: 409, errors: [BUCKET_EXISTS] },
     });
     const main = await runMain({
-      inputs: emulatorInputs(emulator, minter, bucket, {
+      inputs: emulatorInputs(emu.emulator, emu.minter, bucket, {
         "create-bucket": "true",
         jurisdiction: "eu",
         "wait-timeout": "0",
@@ -162,27 +145,30 @@ describe("create-bucket: true", () => {
     });
     expect(main.exitCode, describeStep(main)).toBe(0);
     expect(errorLines(main)).toEqual([]);
-    expect(callSequence(emulator)).toEqual([
+    expect(callSequence(emu.emulator)).toEqual([
       "r2.buckets.get 404",
       "r2.buckets.create 409",
       "r2.buckets.get 200",
       "tokens.create 200",
     ]);
     expect(main.outputs["token-id"]).toMatch(/^[0-9a-f]{32}$/);
-    await deleteLeftoverChildTokens(emulator, { account: minter });
+    await deleteLeftoverChildTokens(emu.emulator, { account: emu.minter });
   });
 
   test("409/10073 on create while the bucket does NOT exist here: a clear error naming the bucket and the jurisdiction, nothing minted", async () => {
     const bucket = bucketName("cb-taken");
-    emulator.injectFault({
+    emu.emulator.injectFault({
       route: "r2.buckets.create",
       kind: { type: "status", status: 409, errors: [BUCKET_EXISTS] },
     });
     const main = await runMain({
-      inputs: emulatorInputs(emulator, minter, bucket, { "create-bucket": "true", jurisdiction: "eu" }),
+      inputs: emulatorInputs(emu.emulator, emu.minter, bucket, {
+        "create-bucket": "true",
+        jurisdiction: "eu",
+      }),
     });
     expect(main.exitCode, describeStep(main)).not.toBe(0);
-    expect(callSequence(emulator)).toEqual([
+    expect(callSequence(emu.emulator)).toEqual([
       "r2.buckets.get 404",
       "r2.buckets.create 409",
       "r2.buckets.get 404",
@@ -194,22 +180,22 @@ describe("create-bucket: true", () => {
     expect(errors[0]).toMatch(/10073|409/);
     expect(errors[0]).not.toMatch(/\n\s+at /);
     expect(main.outputs["access-key-id"] ?? "").toBe("");
-    expect(callsTo(emulator, "tokens.create")).toEqual([]);
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(callsTo(emu.emulator, "tokens.create")).toEqual([]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
   });
 
   test("a create refused for another reason (403): fails before minting, naming the bucket", async () => {
     const bucket = bucketName("cb-denied");
-    emulator.injectFault({
+    emu.emulator.injectFault({
       route: "r2.buckets.create",
       kind: { type: "status", status: 403, errors: [{ code: 10000, message: "Authentication error" }] },
     });
     const main = await runMain({
-      inputs: emulatorInputs(emulator, minter, bucket, { "create-bucket": "true" }),
+      inputs: emulatorInputs(emu.emulator, emu.minter, bucket, { "create-bucket": "true" }),
     });
     expect(main.exitCode, describeStep(main)).not.toBe(0);
-    expect(callsTo(emulator, "r2.buckets.create")).toHaveLength(1); // 4xx: no retry
-    expect(callsTo(emulator, "tokens.create")).toEqual([]);
+    expect(callsTo(emu.emulator, "r2.buckets.create")).toHaveLength(1); // 4xx: no retry
+    expect(callsTo(emu.emulator, "tokens.create")).toEqual([]);
     expect(errorLines(main)[0]).toContain("403");
     expect(errorLines(main)[0]).toContain(bucket);
   });
@@ -220,35 +206,41 @@ describe("create-bucket: false and the bucket is missing", () => {
     // Today: the token is minted for a bucket that does not exist, readiness takes the S3 404
     // (NoSuchBucket) for "authorised", and the step succeeds; the user finds out at the first upload.
     const bucket = bucketName("cb-absent");
-    const main = await runMain({ inputs: emulatorInputs(emulator, minter, bucket, { "wait-timeout": "5" }) });
+    const main = await runMain({
+      inputs: emulatorInputs(emu.emulator, emu.minter, bucket, { "wait-timeout": "5" }),
+    });
     expect(main.exitCode, describeStep(main)).not.toBe(0);
     const errors = errorLines(main);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toContain(bucket);
     expect(errors[0]).toMatch(/create-bucket|jurisdiction/);
     expect(main.outputs["access-key-id"] ?? "").toBe("");
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
   });
 
   test("token mode, bucket only in eu, jurisdiction default: the step fails pointing at the jurisdiction input", async () => {
     const bucket = bucketName("cb-in-eu");
-    emulator.createBucket(bucket, "eu");
-    const main = await runMain({ inputs: emulatorInputs(emulator, minter, bucket, { "wait-timeout": "5" }) });
+    emu.emulator.createBucket(bucket, "eu");
+    const main = await runMain({
+      inputs: emulatorInputs(emu.emulator, emu.minter, bucket, { "wait-timeout": "5" }),
+    });
     expect(main.exitCode, describeStep(main)).not.toBe(0);
     expect(errorLines(main)[0]).toContain(bucket);
     expect(errorLines(main)[0]).toMatch(/jurisdiction/);
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
   });
 
   test("hybrid mode: Cloudflare's 10006 is explained, naming the bucket and the jurisdiction input; the child is deleted", async () => {
     const bucket = bucketName("cb-absent-hy");
-    const main = await runMain({ inputs: emulatorInputs(emulator, minter, bucket, { prefixes: "p/" }) });
+    const main = await runMain({
+      inputs: emulatorInputs(emu.emulator, emu.minter, bucket, { prefixes: "p/" }),
+    });
     expect(main.exitCode, describeStep(main)).not.toBe(0);
     const errors = errorLines(main);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toContain("10006");
     expect(errors[0]).toMatch(/jurisdiction/);
     expect(errors[0]).toContain(bucket);
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
   });
 });

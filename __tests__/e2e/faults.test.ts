@@ -8,14 +8,6 @@
 // concurrently; every scenario is a real main + post pair of processes.
 import { afterAll, describe, expect, test } from "vitest";
 import type { EmulatorOptions, Fault, FaultKind, RouteName } from "../../emulator/types.js";
-import { bucketName, callSequence, cloudflareApi, liveChildIds } from "../helpers/emulator.js";
-import { assertHygiene } from "../helpers/hygiene.js";
-import {
-  givenToken,
-  type RecordedEmulator,
-  type RecordedJob,
-  startRecordedEmulator,
-} from "../helpers/recorded-emulator.js";
 import {
   describeStep,
   errorLines,
@@ -24,7 +16,15 @@ import {
   runPost,
   type StepResult,
   warningLines,
-} from "../helpers/runner.js";
+} from "../../scripts/harness/runner.js";
+import { bucketName, callSequence, cloudflareApi, liveChildIds } from "../helpers/emulator.js";
+import { assertHygiene } from "../helpers/hygiene.js";
+import {
+  givenToken,
+  type RecordedEmulator,
+  type RecordedJob,
+  startRecordedEmulator,
+} from "../helpers/recorded-emulator.js";
 
 type TargetRoute =
   | "tokens.create"

@@ -5,9 +5,9 @@ import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { inputEnvName, parseFileCommands, repoRoot, runJob, runMain } from "../helpers/runner.js";
+import { inputEnvName, parseFileCommands, repoRoot, runJob, runMain } from "../../scripts/harness/runner.js";
+import { spawnWithTimeout } from "../../scripts/harness/spawn.js";
 import { findSecretLeaks, secretScan } from "../helpers/secret-scan.js";
-import { spawnWithTimeout } from "../helpers/spawn.js";
 
 const core = pathToFileURL(path.join(repoRoot, "node_modules/@actions/core/lib/core.js")).href;
 const SECRET = "s3cr3t-9f8e7d6c5b4a";

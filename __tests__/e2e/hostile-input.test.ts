@@ -7,10 +7,16 @@
 // Every case is a pair of processes (~0.3 s); they run four at a time in beforeAll and each case's
 // assertions are a test of its own.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import {
+  describeStep,
+  errorLines,
+  type Inputs,
+  type JobResult,
+  runJob,
+} from "../../scripts/harness/runner.js";
 import { type Emulator, emulatorInputs, startQuietEmulator } from "../helpers/emulator.js";
 import { hygieneProblems } from "../helpers/hygiene.js";
 import { settleWithConcurrency } from "../helpers/pool.js";
-import { describeStep, errorLines, type Inputs, type JobResult, runJob } from "../helpers/runner.js";
 import { findSecretLeaks } from "../helpers/secret-scan.js";
 
 const CONCURRENCY = 4;

@@ -2,51 +2,23 @@
 // included. Main must wait with the session-token credentials and the narrowed scope (a key under
 // the first prefix), so that the job's first S3 request succeeds, and at wait-timeout it must fail
 // and delete the child token before the post step runs.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import type { SeededToken } from "../../emulator/types.js";
-import {
-  bucketName,
-  callSequence,
-  callsTo,
-  deleteLeftoverChildTokens,
-  type Emulator,
-  emulatorInputs,
-  liveChildIds,
-  startQuietEmulator,
-} from "../helpers/emulator.js";
+import { describe, expect, test } from "vitest";
+import { describeStep, errorLines, runMain, runPost, warningLines } from "../../scripts/harness/runner.js";
+import { bucketName, callSequence, callsTo, emulatorInputs, liveChildIds } from "../helpers/emulator.js";
 import { reportedWaitMs } from "../helpers/readiness.js";
-import { describeStep, errorLines, runMain, runPost, warningLines } from "../helpers/runner.js";
 import { putText, s3ClientFromOutputs } from "../helpers/s3.js";
+import { useEmulator } from "../helpers/use-emulator.js";
+
+const emu = useEmulator();
 
 const PROPAGATION_MS = 3_000;
 
-let emulator: Emulator;
-let minter: SeededToken;
-
-beforeAll(async () => {
-  emulator = await startQuietEmulator();
-  minter = await emulator.seedToken({ scope: "account", preset: "minter" });
-});
-
-afterAll(async () => {
-  await emulator?.close();
-});
-
-beforeEach(() => {
-  emulator.set({ propagationDelayMs: 0, revocationDelayMs: 0 });
-  emulator.resetCalls();
-});
-
-afterEach(async () => {
-  expect(await deleteLeftoverChildTokens(emulator, { account: minter })).toEqual([]);
-});
-
 describe("readiness with temporary credentials", () => {
   test("hybrid: waits out a 3 s propagation delay under the first prefix; the first S3 request succeeds", async () => {
-    emulator.set({ propagationDelayMs: PROPAGATION_MS });
+    emu.emulator.set({ propagationDelayMs: PROPAGATION_MS });
     const bucket = bucketName("hready");
-    await emulator.createBucket(bucket);
-    const inputs = emulatorInputs(emulator, minter, bucket, {
+    await emu.emulator.createBucket(bucket);
+    const inputs = emulatorInputs(emu.emulator, emu.minter, bucket, {
       permission: "object-read-write",
       prefixes: "pipelines/nightly/, pipelines/shared/",
     });
@@ -54,7 +26,7 @@ describe("readiness with temporary credentials", () => {
     const main = await runMain({ inputs });
     const mainEnded = Date.now();
     expect(main.exitCode, describeStep(main)).toBe(0);
-    expect(callSequence(emulator)).toEqual(["tokens.create 200", "r2.temp_credentials 200"]);
+    expect(callSequence(emu.emulator)).toEqual(["tokens.create 200", "r2.temp_credentials 200"]);
 
     // The job's first real request, right after main: one attempt, no retry.
     const s3 = s3ClientFromOutputs(main.outputs);
@@ -69,7 +41,7 @@ describe("readiness with temporary credentials", () => {
 
     // It probed with the temporary credentials (session token included: they were accepted in the
     // end), on keys under the first prefix: refusals, then one acceptance, then nothing more.
-    const probes = emulator.s3Calls.filter(
+    const probes = emu.emulator.s3Calls.filter(
       (call) => call.accessKeyId === main.outputs["access-key-id"] && call.at <= mainEnded,
     );
     expect(probes.length).toBeGreaterThanOrEqual(8);
@@ -86,25 +58,25 @@ describe("readiness with temporary credentials", () => {
     expect(waited).toBeGreaterThanOrEqual(PROPAGATION_MS - 1_000);
     expect(waited).toBeLessThanOrEqual(main.durationMs);
 
-    emulator.resetCalls();
+    emu.emulator.resetCalls();
     const post = await runPost({ inputs, state: main.state, env: main.env });
     expect(post.exitCode, describeStep(post)).toBe(0);
-    expect(callSequence(emulator)).toEqual(["tokens.delete 200"]);
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(callSequence(emu.emulator)).toEqual(["tokens.delete 200"]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
   });
 
   test("temporary mode: waits out the same delay; the first S3 request succeeds", async () => {
-    emulator.set({ propagationDelayMs: PROPAGATION_MS });
+    emu.emulator.set({ propagationDelayMs: PROPAGATION_MS });
     const bucket = bucketName("tready");
-    await emulator.createBucket(bucket);
-    const inputs = emulatorInputs(emulator, minter, bucket, {
+    await emu.emulator.createBucket(bucket);
+    const inputs = emulatorInputs(emu.emulator, emu.minter, bucket, {
       mode: "temporary",
       permission: "object-read-write",
     });
 
     const main = await runMain({ inputs });
     expect(main.exitCode, describeStep(main)).toBe(0);
-    expect(callSequence(emulator)).toEqual(["tokens.verify 200", "r2.temp_credentials 200"]);
+    expect(callSequence(emu.emulator)).toEqual(["tokens.verify 200", "r2.temp_credentials 200"]);
     const s3 = s3ClientFromOutputs(main.outputs);
     expect(await putText(s3, bucket, "first.csv", "first try")).toMatchObject({ ok: true });
     s3.destroy();
@@ -113,10 +85,10 @@ describe("readiness with temporary credentials", () => {
   });
 
   test("hybrid: at wait-timeout main fails and deletes the child before the post step runs", async () => {
-    emulator.set({ propagationDelayMs: 10_000 });
+    emu.emulator.set({ propagationDelayMs: 10_000 });
     const bucket = bucketName("htimeout");
-    await emulator.createBucket(bucket);
-    const inputs = emulatorInputs(emulator, minter, bucket, {
+    await emu.emulator.createBucket(bucket);
+    const inputs = emulatorInputs(emu.emulator, emu.minter, bucket, {
       permission: "object-read-write",
       prefixes: "pipelines/nightly/",
       "wait-timeout": "2",
@@ -126,8 +98,8 @@ describe("readiness with temporary credentials", () => {
     expect(main.exitCode, describeStep(main)).toBe(1);
     expect(main.durationMs).toBeLessThan(6_000);
     // It waited the whole wait-timeout after the temporary credentials existed, then gave up.
-    const minted = callsTo(emulator, "r2.temp_credentials")[0];
-    const deleted = callsTo(emulator, "tokens.delete")[0];
+    const minted = callsTo(emu.emulator, "r2.temp_credentials")[0];
+    const deleted = callsTo(emu.emulator, "tokens.delete")[0];
     const waitedMs = (deleted?.at ?? 0) - (minted?.at ?? 0);
     expect(
       waitedMs,
@@ -140,21 +112,21 @@ describe("readiness with temporary credentials", () => {
     expect(errors[0]).not.toMatch(/\n\s+at /);
 
     // No live child token before the post step: main deleted the one it created.
-    expect(liveChildIds(emulator)).toEqual([]);
-    const childId = callsTo(emulator, "r2.temp_credentials")[0]?.tokenId;
+    expect(liveChildIds(emu.emulator)).toEqual([]);
+    const childId = callsTo(emu.emulator, "r2.temp_credentials")[0]?.tokenId;
     expect(childId).toMatch(/^[0-9a-f]{32}$/);
-    expect(callSequence(emulator)).toEqual([
+    expect(callSequence(emu.emulator)).toEqual([
       "tokens.create 200",
       "r2.temp_credentials 200",
       "tokens.delete 200",
     ]);
-    expect(callsTo(emulator, "tokens.delete")[0]?.path).toBe(
-      `/accounts/${emulator.accountId}/tokens/${childId}`,
+    expect(callsTo(emu.emulator, "tokens.delete")[0]?.path).toBe(
+      `/accounts/${emu.emulator.accountId}/tokens/${childId}`,
     );
     // The probes used the temporary credentials, under the prefix.
-    expect(emulator.s3Calls.length).toBeGreaterThanOrEqual(4);
-    expect(emulator.s3Calls.every((call) => call.key.startsWith("pipelines/nightly/"))).toBe(true);
-    expect(emulator.s3Calls.every((call) => call.accessKeyId !== childId)).toBe(true);
+    expect(emu.emulator.s3Calls.length).toBeGreaterThanOrEqual(4);
+    expect(emu.emulator.s3Calls.every((call) => call.key.startsWith("pipelines/nightly/"))).toBe(true);
+    expect(emu.emulator.s3Calls.every((call) => call.accessKeyId !== childId)).toBe(true);
     // On failure the credential outputs stay empty and nothing is exported.
     for (const name of ["access-key-id", "secret-access-key", "session-token"]) {
       expect(main.outputs[name] ?? "", name).toBe("");
@@ -162,11 +134,11 @@ describe("readiness with temporary credentials", () => {
     expect(main.env.AWS_SESSION_TOKEN ?? "").toBe("");
 
     // The post step has nothing left to revoke: no call, no warning.
-    emulator.resetCalls();
+    emu.emulator.resetCalls();
     const post = await runPost({ inputs, state: main.state, env: main.env });
     expect(post.exitCode, describeStep(post)).toBe(0);
     expect(warningLines(post)).toEqual([]);
-    expect(emulator.calls).toEqual([]);
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(emu.emulator.calls).toEqual([]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
   });
 });

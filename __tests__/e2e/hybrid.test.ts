@@ -12,24 +12,8 @@ import {
   type S3Client,
   S3ServiceException,
 } from "@aws-sdk/client-s3";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { PERMISSION_GROUPS } from "../../emulator/index.js";
-import type { SeededToken } from "../../emulator/types.js";
-import { needClients } from "../helpers/clients.js";
-import {
-  bucketName,
-  bucketResource,
-  callSequence,
-  callsTo,
-  cloudflareApi,
-  createBodyOf,
-  deleteLeftoverChildTokens,
-  type Emulator,
-  emulatorInputs,
-  ITEM_WRITE_GROUP,
-  liveChildIds,
-  startQuietEmulator,
-} from "../helpers/emulator.js";
 import {
   describeStep,
   errorLines,
@@ -39,7 +23,20 @@ import {
   type StepResult,
   unescapeCommandData,
   warningLines,
-} from "../helpers/runner.js";
+} from "../../scripts/harness/runner.js";
+import type { SpawnResult } from "../../scripts/harness/spawn.js";
+import { needClients } from "../helpers/clients.js";
+import {
+  bucketName,
+  bucketResource,
+  callSequence,
+  callsTo,
+  cloudflareApi,
+  createBodyOf,
+  emulatorInputs,
+  ITEM_WRITE_GROUP,
+  liveChildIds,
+} from "../helpers/emulator.js";
 import {
   getText,
   putText,
@@ -49,13 +46,12 @@ import {
   s3ClientFromOutputs,
 } from "../helpers/s3.js";
 import { secretScan } from "../helpers/secret-scan.js";
-import type { SpawnResult } from "../helpers/spawn.js";
+import { useEmulator } from "../helpers/use-emulator.js";
+
+const emu = useEmulator({ tempCredentialCallers: "parent-or-storage-write" });
 
 /** Cloudflare's "Workers R2 Storage Write" (account scope): what an admin-* child gets. */
 const STORAGE_WRITE_GROUP = "bf7481a1826f439697cb59a20b22293e";
-
-let emulator: Emulator;
-let minter: SeededToken;
 let workdir: string;
 
 /** The credentials a later `run:` step sees in its environment (GITHUB_ENV). */
@@ -108,7 +104,7 @@ function maskedValues(step: StepResult): string[] {
 
 /** The one child token main created (from the emulator's view). */
 function onlyChild(): { id: string; name: string; expires_on?: string } {
-  const children = emulator.liveChildTokens();
+  const children = emu.emulator.liveChildTokens();
   expect(children.map((child) => child.id)).toHaveLength(1);
   return children[0] as { id: string; name: string; expires_on?: string };
 }
@@ -119,41 +115,23 @@ async function expectRefused(outcome: Promise<S3Outcome>, label: string): Promis
   expect([401, 403], `${label}: ${JSON.stringify(result)}`).toContain(result.status);
 }
 
-beforeAll(async () => {
-  emulator = await startQuietEmulator();
-  minter = await emulator.seedToken({ scope: "account", preset: "minter" });
+beforeAll(() => {
   workdir = fs.mkdtempSync(path.join(os.tmpdir(), "r2e-hybrid-"));
 });
 
-afterAll(async () => {
-  await emulator?.close();
+afterAll(() => {
   if (workdir) fs.rmSync(workdir, { recursive: true, force: true });
-});
-
-beforeEach(() => {
-  emulator.set({
-    propagationDelayMs: 0,
-    revocationDelayMs: 0,
-    tempCredentialCallers: "parent-or-storage-write",
-  });
-  emulator.resetCalls();
-});
-
-afterEach(async () => {
-  expect(await deleteLeftoverChildTokens(emulator, { account: minter }), "child tokens left alive").toEqual(
-    [],
-  );
 });
 
 describe("prefix-scoped uploads", () => {
   test("the child mints credentials for the prefixes only; post deletes the child and kills them", async (ctx) => {
     needClients(ctx, "aws");
     const bucket = bucketName("sync");
-    await emulator.createBucket(bucket);
-    await emulator.putObject(bucket, "pipelines/nightly/2026-11-27.parquet", "yesterday");
-    await emulator.putObject(bucket, "pipelines/hourly/00.parquet", "another pipeline");
-    await emulator.putObject(bucket, "config/secrets.json", "{}");
-    const inputs = emulatorInputs(emulator, minter, bucket, {
+    await emu.emulator.createBucket(bucket);
+    await emu.emulator.putObject(bucket, "pipelines/nightly/2026-11-27.parquet", "yesterday");
+    await emu.emulator.putObject(bucket, "pipelines/hourly/00.parquet", "another pipeline");
+    await emu.emulator.putObject(bucket, "config/secrets.json", "{}");
+    const inputs = emulatorInputs(emu.emulator, emu.minter, bucket, {
       permission: "object-read-write",
       prefixes: "pipelines/nightly/\nshared/inbox/",
     });
@@ -163,22 +141,22 @@ describe("prefix-scoped uploads", () => {
     const after = Date.now();
     expect(main.exitCode, describeStep(main)).toBe(0);
     expect(errorLines(main)).toEqual([]);
-    const probes = [...emulator.s3Calls];
+    const probes = [...emu.emulator.s3Calls];
 
     // Main: create the child, then temp-access-credentials authenticated as the child, for itself.
-    expect(callSequence(emulator)).toEqual(["tokens.create 200", "r2.temp_credentials 200"]);
+    expect(callSequence(emu.emulator)).toEqual(["tokens.create 200", "r2.temp_credentials 200"]);
     const child = onlyChild();
-    const create = createBodyOf(callsTo(emulator, "tokens.create")[0]);
-    expect(callsTo(emulator, "tokens.create")[0]?.tokenId).toBe(minter.id);
+    const create = createBodyOf(callsTo(emu.emulator, "tokens.create")[0]);
+    expect(callsTo(emu.emulator, "tokens.create")[0]?.tokenId).toBe(emu.minter.id);
     expect(create.policies).toEqual([
       {
         effect: "allow",
         permission_groups: [{ id: ITEM_WRITE_GROUP }],
-        resources: { [bucketResource(emulator.accountId, bucket)]: "*" },
+        resources: { [bucketResource(emu.emulator.accountId, bucket)]: "*" },
       },
     ]);
-    const temp = callsTo(emulator, "r2.temp_credentials")[0];
-    expect(temp?.path).toBe(`/accounts/${emulator.accountId}/r2/temp-access-credentials`);
+    const temp = callsTo(emu.emulator, "r2.temp_credentials")[0];
+    expect(temp?.path).toBe(`/accounts/${emu.emulator.accountId}/r2/temp-access-credentials`);
     expect(temp?.tokenId).toBe(child.id);
     expect(temp?.body).toEqual({
       bucket,
@@ -213,7 +191,7 @@ describe("prefix-scoped uploads", () => {
 
     // The child token's value never leaves main: masked, and otherwise nowhere.
     const known = new Set([
-      minter.value,
+      emu.minter.value,
       outputs["secret-access-key"] as string,
       outputs["session-token"] as string,
     ]);
@@ -221,10 +199,10 @@ describe("prefix-scoped uploads", () => {
     expect(others, "exactly one more masked value: the child token's").toHaveLength(1);
     const childValue = others[0] as string;
     const verified = await cloudflareApi(
-      emulator,
+      emu.emulator,
       { id: child.id, value: childValue },
       "GET",
-      `/accounts/${emulator.accountId}/tokens/verify`,
+      `/accounts/${emu.emulator.accountId}/tokens/verify`,
     );
     expect(verified.status, "the extra masked value is the child token's value").toBe(200);
     expect((verified.body as { result: { id: string } }).result.id).toBe(child.id);
@@ -253,7 +231,7 @@ describe("prefix-scoped uploads", () => {
     });
     await expectRefused(listPrefix(s3, bucket), "list the whole bucket");
     await expectRefused(listPrefix(s3, bucket, "pipelines/"), "list a broader prefix");
-    expect(emulator.getObject(bucket, "top-level.txt")).toBeUndefined();
+    expect(emu.emulator.getObject(bucket, "top-level.txt")).toBeUndefined();
 
     // AWS CLI with AWS_SESSION_TOKEN from the exported env and --endpoint-url.
     const credentials = credentialsFromEnv(main);
@@ -275,15 +253,15 @@ describe("prefix-scoped uploads", () => {
     expect(outside.stderr).toMatch(/AccessDenied|403|Forbidden/);
 
     // Post: exactly one call, deleting the child with the input token; the credentials die with it.
-    emulator.resetCalls();
+    emu.emulator.resetCalls();
     const post = await runPost({ inputs, state: main.state, env: main.env });
     expect(post.exitCode, describeStep(post)).toBe(0);
     expect(warningLines(post)).toEqual([]);
-    expect(emulator.calls.map((call) => `${call.route} ${call.method} ${call.path} ${call.status}`)).toEqual([
-      `tokens.delete DELETE /accounts/${emulator.accountId}/tokens/${child.id} 200`,
-    ]);
-    expect(emulator.calls[0]?.tokenId).toBe(minter.id);
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(
+      emu.emulator.calls.map((call) => `${call.route} ${call.method} ${call.path} ${call.status}`),
+    ).toEqual([`tokens.delete DELETE /accounts/${emu.emulator.accountId}/tokens/${child.id} 200`]);
+    expect(emu.emulator.calls[0]?.tokenId).toBe(emu.minter.id);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
     await expectRefused(getText(s3, bucket, "pipelines/nightly/2026-11-28.parquet"), "get after post");
     await expectRefused(putText(s3, bucket, "pipelines/nightly/late.parquet", "x"), "put after post");
     s3.destroy();
@@ -293,7 +271,7 @@ describe("prefix-scoped uploads", () => {
     secretScan(
       { main, post },
       {
-        "api-token input": minter.value,
+        "api-token input": emu.minter.value,
         "temporary secret access key": outputs["secret-access-key"] as string,
         "session token": outputs["session-token"] as string,
       },
@@ -305,26 +283,26 @@ describe("prefix-scoped uploads", () => {
 describe("objects narrowing", () => {
   test("reaches only the listed keys, probes the first of them, and dies with the child", async () => {
     const bucket = bucketName("objs");
-    await emulator.createBucket(bucket);
-    await emulator.putObject(bucket, "releases/v1.2.2/app.tar.gz", "old release");
-    const inputs = emulatorInputs(emulator, minter, bucket, {
+    await emu.emulator.createBucket(bucket);
+    await emu.emulator.putObject(bucket, "releases/v1.2.2/app.tar.gz", "old release");
+    const inputs = emulatorInputs(emu.emulator, emu.minter, bucket, {
       permission: "object-read-write",
       objects: "releases/v1.2.3/app.tar.gz, releases/latest.json",
     });
 
     const main = await runMain({ inputs });
     expect(main.exitCode, describeStep(main)).toBe(0);
-    expect(callSequence(emulator)).toEqual(["tokens.create 200", "r2.temp_credentials 200"]);
+    expect(callSequence(emu.emulator)).toEqual(["tokens.create 200", "r2.temp_credentials 200"]);
     const child = onlyChild();
-    expect(callsTo(emulator, "r2.temp_credentials")[0]?.body).toEqual({
+    expect(callsTo(emu.emulator, "r2.temp_credentials")[0]?.body).toEqual({
       bucket,
       parentAccessKeyId: child.id,
       permission: "object-read-write",
       ttlSeconds: 3600,
       objects: ["releases/v1.2.3/app.tar.gz", "releases/latest.json"],
     });
-    expect(emulator.s3Calls.length).toBeGreaterThanOrEqual(1);
-    for (const probe of emulator.s3Calls) {
+    expect(emu.emulator.s3Calls.length).toBeGreaterThanOrEqual(1);
+    for (const probe of emu.emulator.s3Calls) {
       expect(probe).toMatchObject({ method: "GET", bucket, key: "releases/v1.2.3/app.tar.gz" });
     }
 
@@ -345,7 +323,7 @@ describe("objects narrowing", () => {
 
     const post = await runPost({ inputs, state: main.state, env: main.env });
     expect(post.exitCode, describeStep(post)).toBe(0);
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
     await expectRefused(getText(s3, bucket, "releases/latest.json"), "a listed key after post");
     s3.destroy();
   });
@@ -356,23 +334,23 @@ describe("admin-read-write on one bucket", () => {
     needClients(ctx, "aws");
     const bucket = bucketName("adm");
     const other = bucketName("admother");
-    await emulator.createBucket(bucket);
-    await emulator.createBucket(other);
-    await emulator.putObject(other, "keep.txt", "not yours");
-    const inputs = emulatorInputs(emulator, minter, bucket, { permission: "admin-read-write" });
+    await emu.emulator.createBucket(bucket);
+    await emu.emulator.createBucket(other);
+    await emu.emulator.putObject(other, "keep.txt", "not yours");
+    const inputs = emulatorInputs(emu.emulator, emu.minter, bucket, { permission: "admin-read-write" });
 
     const main = await runMain({ inputs });
     expect(main.exitCode, describeStep(main)).toBe(0);
-    expect(callSequence(emulator)).toEqual(["tokens.create 200", "r2.temp_credentials 200"]);
+    expect(callSequence(emu.emulator)).toEqual(["tokens.create 200", "r2.temp_credentials 200"]);
     const child = onlyChild();
-    expect(createBodyOf(callsTo(emulator, "tokens.create")[0]).policies).toEqual([
+    expect(createBodyOf(callsTo(emu.emulator, "tokens.create")[0]).policies).toEqual([
       {
         effect: "allow",
         permission_groups: [{ id: STORAGE_WRITE_GROUP }],
-        resources: { [`com.cloudflare.api.account.${emulator.accountId}`]: "*" },
+        resources: { [`com.cloudflare.api.account.${emu.emulator.accountId}`]: "*" },
       },
     ]);
-    expect(callsTo(emulator, "r2.temp_credentials")[0]?.body).toEqual({
+    expect(callsTo(emu.emulator, "r2.temp_credentials")[0]?.body).toEqual({
       bucket,
       parentAccessKeyId: child.id,
       permission: "admin-read-write",
@@ -417,11 +395,11 @@ describe("admin-read-write on one bucket", () => {
     expect(cors.stderr).toMatch(/AccessDenied|403|Forbidden/);
     const ownCors = await runAwsCli(["s3api", "get-bucket-cors", "--bucket", bucket], credentials);
     expect(ownCors.stderr, describeCli(ownCors)).toMatch(/NoSuchCORSConfiguration/);
-    expect(emulator.getObject(other, "any/key.txt")).toBeUndefined();
+    expect(emu.emulator.getObject(other, "any/key.txt")).toBeUndefined();
 
     const post = await runPost({ inputs, state: main.state, env: main.env });
     expect(post.exitCode, describeStep(post)).toBe(0);
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
     await expectRefused(getText(s3, bucket, "any/key.txt"), "get after post");
     s3.destroy();
   });
@@ -429,10 +407,10 @@ describe("admin-read-write on one bucket", () => {
 
 describe("who calls temp-access-credentials", () => {
   test("when Cloudflare refuses the child (401/403), the input token retries once and succeeds", async () => {
-    emulator.set({ tempCredentialCallers: "storage-write" });
+    emu.emulator.set({ tempCredentialCallers: "storage-write" });
     const bucket = bucketName("fallback");
-    await emulator.createBucket(bucket);
-    const inputs = emulatorInputs(emulator, minter, bucket, {
+    await emu.emulator.createBucket(bucket);
+    const inputs = emulatorInputs(emu.emulator, emu.minter, bucket, {
       permission: "object-read-write",
       prefixes: "pipelines/weekly/",
     });
@@ -441,14 +419,14 @@ describe("who calls temp-access-credentials", () => {
     expect(main.exitCode, describeStep(main)).toBe(0);
     expect(warningLines(main)).toEqual([]);
     const child = onlyChild();
-    expect(callSequence(emulator)).toEqual([
+    expect(callSequence(emu.emulator)).toEqual([
       "tokens.create 200",
       "r2.temp_credentials 403",
       "r2.temp_credentials 200",
     ]);
-    const temps = callsTo(emulator, "r2.temp_credentials");
+    const temps = callsTo(emu.emulator, "r2.temp_credentials");
     // First as the child, then as the input token, both for the child as parent.
-    expect(temps.map((call) => call.tokenId)).toEqual([child.id, minter.id]);
+    expect(temps.map((call) => call.tokenId)).toEqual([child.id, emu.minter.id]);
     const body = {
       bucket,
       parentAccessKeyId: child.id,
@@ -462,41 +440,41 @@ describe("who calls temp-access-credentials", () => {
     expect(await putText(s3, bucket, "pipelines/weekly/w48.csv", "x")).toMatchObject({ ok: true });
     await expectRefused(putText(s3, bucket, "pipelines/daily/d1.csv", "x"), "outside the prefix");
 
-    emulator.resetCalls();
+    emu.emulator.resetCalls();
     const post = await runPost({ inputs, state: main.state, env: main.env });
     expect(post.exitCode, describeStep(post)).toBe(0);
-    expect(callSequence(emulator)).toEqual(["tokens.delete 200"]);
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(callSequence(emu.emulator)).toEqual(["tokens.delete 200"]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
     await expectRefused(getText(s3, bucket, "pipelines/weekly/w48.csv"), "after post");
     s3.destroy();
   });
 
   test("when the input token is refused too, main fails after one retry and deletes the child", async () => {
-    emulator.set({ tempCredentialCallers: "storage-write" });
+    emu.emulator.set({ tempCredentialCallers: "storage-write" });
     const bucket = bucketName("norights");
-    await emulator.createBucket(bucket);
+    await emu.emulator.createBucket(bucket);
     const groupId = (name: string) => {
       const group = PERMISSION_GROUPS.find((candidate) => candidate.name === name);
       if (!group) throw new Error(`no permission group ${name}`);
       return group.id;
     };
     // Can create tokens and write to this bucket, but holds no account-level R2 Storage Write.
-    const narrowMinter = await emulator.seedToken({
+    const narrowMinter = await emu.emulator.seedToken({
       scope: "account",
       policies: [
         {
           effect: "allow",
           permission_groups: [{ id: groupId("Account API Tokens Write") }],
-          resources: { [`com.cloudflare.api.account.${emulator.accountId}`]: "*" },
+          resources: { [`com.cloudflare.api.account.${emu.emulator.accountId}`]: "*" },
         },
         {
           effect: "allow",
           permission_groups: [{ id: ITEM_WRITE_GROUP }],
-          resources: { [bucketResource(emulator.accountId, bucket)]: "*" },
+          resources: { [bucketResource(emu.emulator.accountId, bucket)]: "*" },
         },
       ],
     });
-    const inputs = emulatorInputs(emulator, narrowMinter, bucket, {
+    const inputs = emulatorInputs(emu.emulator, narrowMinter, bucket, {
       permission: "object-read-write",
       prefixes: "pipelines/weekly/",
     });
@@ -508,30 +486,30 @@ describe("who calls temp-access-credentials", () => {
     expect(errors[0]).toMatch(/403/);
     expect(errors[0]).not.toMatch(/\n\s+at /);
     // The child (the parent named in the body) called first, then the input token.
-    const temps = callsTo(emulator, "r2.temp_credentials");
+    const temps = callsTo(emu.emulator, "r2.temp_credentials");
     const childId = (temps[0]?.body as { parentAccessKeyId?: string } | undefined)?.parentAccessKeyId;
     expect(childId).toMatch(/^[0-9a-f]{32}$/);
     expect(temps.map((call) => call.tokenId)).toEqual([childId, narrowMinter.id]);
-    expect(callSequence(emulator)).toEqual([
+    expect(callSequence(emu.emulator)).toEqual([
       "tokens.create 200",
       "r2.temp_credentials 403",
       "r2.temp_credentials 403",
       "tokens.delete 200",
     ]);
-    expect(callsTo(emulator, "tokens.delete")[0]?.path).toBe(
-      `/accounts/${emulator.accountId}/tokens/${childId}`,
+    expect(callsTo(emu.emulator, "tokens.delete")[0]?.path).toBe(
+      `/accounts/${emu.emulator.accountId}/tokens/${childId}`,
     );
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
     for (const name of ["access-key-id", "secret-access-key", "session-token"]) {
       expect(main.outputs[name] ?? "", name).toBe("");
     }
     expect(main.env.AWS_SECRET_ACCESS_KEY ?? "").toBe("");
 
-    emulator.resetCalls();
+    emu.emulator.resetCalls();
     const post = await runPost({ inputs, state: main.state, env: main.env });
     expect(post.exitCode, describeStep(post)).toBe(0);
     expect(warningLines(post)).toEqual([]);
-    expect(emulator.calls).toEqual([]);
+    expect(emu.emulator.calls).toEqual([]);
     secretScan({ main, post }, { "api-token input": narrowMinter.value });
   });
 });
@@ -545,7 +523,7 @@ describe("one bucket only", () => {
     "several buckets with %s fail before any call, naming the inputs and the buckets",
     async (_label, overrides, names) => {
       const main = await runMain({
-        inputs: emulatorInputs(emulator, minter, "raw-events, curated-events", overrides),
+        inputs: emulatorInputs(emu.emulator, emu.minter, "raw-events, curated-events", overrides),
       });
       expect(main.exitCode, describeStep(main)).toBe(1);
       const errors = errorLines(main);
@@ -554,8 +532,8 @@ describe("one bucket only", () => {
       expect(errors[0]).toContain("raw-events");
       expect(errors[0]).toContain("curated-events");
       expect(errors[0]).toMatch(/one bucket/i);
-      expect(emulator.calls).toEqual([]);
-      expect(emulator.s3Calls).toEqual([]);
+      expect(emu.emulator.calls).toEqual([]);
+      expect(emu.emulator.s3Calls).toEqual([]);
       expect(main.outputs["access-key-id"] ?? "").toBe("");
       expect(main.state).toEqual({});
     },

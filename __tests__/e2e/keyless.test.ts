@@ -10,22 +10,8 @@
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { parse as parseYaml } from "yaml";
-import type { SeededToken } from "../../emulator/types.js";
-import { parsePolicy } from "../../worker/src/policy.js";
-import {
-  bucketName,
-  callSequence,
-  deleteLeftoverChildTokens,
-  type Emulator,
-  emulatorInputs,
-  liveChildIds,
-  startQuietEmulator,
-} from "../helpers/emulator.js";
-import { hygieneProblems } from "../helpers/hygiene.js";
-import { type IdTokenEndpoint, jobClaims, startIdTokenEndpoint } from "../helpers/id-token-endpoint.js";
-import { type OidcIssuer, startOidcIssuer } from "../helpers/oidc-issuer.js";
 import {
   describeStep,
   errorLines,
@@ -37,10 +23,18 @@ import {
   type StepOptions,
   type StepResult,
   warningLines,
-} from "../helpers/runner.js";
+} from "../../scripts/harness/runner.js";
+import { parsePolicy } from "../../worker/src/policy.js";
+import { bucketName, callSequence, emulatorInputs, liveChildIds } from "../helpers/emulator.js";
+import { hygieneProblems } from "../helpers/hygiene.js";
+import { type IdTokenEndpoint, jobClaims, startIdTokenEndpoint } from "../helpers/id-token-endpoint.js";
+import { type OidcIssuer, startOidcIssuer } from "../helpers/oidc-issuer.js";
 import { getText, putText, s3ClientFromOutputs } from "../helpers/s3.js";
 import { findSecretLeaks } from "../helpers/secret-scan.js";
+import { useEmulator } from "../helpers/use-emulator.js";
 import { startVendingWorker, type VendingWorker } from "../helpers/vending-worker.js";
+
+const emu = useEmulator();
 
 /** A loopback reverse proxy in front of the Worker that records each call (method, path, status). */
 interface FrontDoor {
@@ -123,9 +117,6 @@ const ALL_OUTPUTS = [
   "session-token",
   "token-id",
 ];
-
-let emulator: Emulator;
-let minter: SeededToken;
 let issuer: OidcIssuer;
 let idTokens: IdTokenEndpoint;
 let front: FrontDoor;
@@ -155,16 +146,14 @@ const POLICY = {
 };
 
 beforeAll(async () => {
-  emulator = await startQuietEmulator();
-  minter = emulator.seedToken({ scope: "account", preset: "minter" });
   issuer = await startOidcIssuer();
   idTokens = await startIdTokenEndpoint(issuer);
   const door = await startFrontDoor();
   front = door;
   worker = await startVendingWorker({
-    emulator,
+    emulator: emu.emulator,
     issuer: issuer.issuer,
-    apiToken: minter.value,
+    apiToken: emu.minter.value,
     policy: POLICY,
     vars: { AUDIENCE: front.url },
   });
@@ -172,9 +161,9 @@ beforeAll(async () => {
   const explicitDoor = await startFrontDoor();
   explicitFront = explicitDoor;
   explicitWorker = await startVendingWorker({
-    emulator,
+    emulator: emu.emulator,
     issuer: issuer.issuer,
-    apiToken: minter.value,
+    apiToken: emu.minter.value,
     policy: POLICY,
     vars: { AUDIENCE: EXPLICIT_AUDIENCE },
   });
@@ -188,27 +177,18 @@ afterAll(async () => {
   await explicitWorker?.dispose();
   await idTokens?.close();
   await issuer?.close();
-  await emulator?.close();
 });
 
 beforeEach(() => {
-  emulator.set({ propagationDelayMs: 0, revocationDelayMs: 0 });
-  emulator.resetCalls();
   idTokens.reset();
   front.calls.length = 0;
   front.timings.length = 0;
   explicitFront.calls.length = 0;
 });
 
-afterEach(async () => {
-  expect(await deleteLeftoverChildTokens(emulator, { account: minter }), "child tokens left alive").toEqual(
-    [],
-  );
-});
-
 function newBucket(label: string): string {
   const bucket = bucketName(label);
-  emulator.createBucket(bucket);
+  emu.emulator.createBucket(bucket);
   return bucket;
 }
 
@@ -263,7 +243,7 @@ function keylessLeaks(
   problems.push(
     ...findSecretLeaks(
       step,
-      { "the Worker's API token": minter.value, "the runner's request token": idTokens.requestToken },
+      { "the Worker's API token": emu.minter.value, "the runner's request token": idTokens.requestToken },
       { requireMask: false, strict: true },
     ),
   );
@@ -308,10 +288,10 @@ describe("keyless: mint through the vending Worker", () => {
     // One call to the Worker, the mint; the Worker made one Cloudflare call (the create); the action
     // itself made none (it has no API token), only its readiness probe at S3.
     expect(front.calls).toEqual([{ method: "POST", path: "/v1/mint", status: 200 }]);
-    expect(callSequence(emulator)).toEqual(["tokens.create 200"]);
+    expect(callSequence(emu.emulator)).toEqual(["tokens.create 200"]);
 
     // The child is named for the repository and run from the claims.
-    const children = emulator.liveChildTokens();
+    const children = emu.emulator.liveChildTokens();
     expect(children).toHaveLength(1);
     const child = children[0];
     expect(child?.name).toMatch(
@@ -327,7 +307,7 @@ describe("keyless: mint through the vending Worker", () => {
     expect(outputs["access-key-id"]).toBe(child?.id);
     expect(outputs["secret-access-key"]).toMatch(/^[0-9a-f]{64}$/);
     expect(outputs["session-token"]).toBe("");
-    expect(outputs.endpoint).toBe(emulator.s3Endpoint().replace(/\/+$/, ""));
+    expect(outputs.endpoint).toBe(emu.emulator.s3Endpoint().replace(/\/+$/, ""));
     expect(outputs.region).toBe("auto");
     expect(outputs.bucket).toBe(bucket);
     expect(outputs["expires-at"]).toMatch(TO_ISO_STRING);
@@ -373,7 +353,7 @@ describe("keyless: mint through the vending Worker", () => {
 
     // Post: a fresh OIDC token, then POST /v1/revoke; the Worker reads and deletes the child.
     const mainTokens = idTokens.tokens();
-    emulator.resetCalls();
+    emu.emulator.resetCalls();
     front.calls.length = 0;
     const post = await runPost({
       inputs,
@@ -391,8 +371,8 @@ describe("keyless: mint through the vending Worker", () => {
     expect(postTokens).toHaveLength(1);
     expect(postTokens[0]).not.toBe(oidcToken);
     expect(front.calls).toEqual([{ method: "POST", path: "/v1/revoke", status: 200 }]);
-    expect(callSequence(emulator)).toEqual(["tokens.get 200", "tokens.delete 200"]);
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(callSequence(emu.emulator)).toEqual(["tokens.get 200", "tokens.delete 200"]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
     expect(post.stdout).toContain(`Revoked child token ${child?.id}`);
     expect(post.summary).toContain(`token \`${child?.id}\` revoked`);
     expect(keylessLeaks(post, postTokens, {})).toEqual([]);
@@ -420,7 +400,7 @@ describe("keyless: mint through the vending Worker", () => {
     for (const line of worker.logs) {
       expect(line).not.toContain(oidcToken);
       expect(line).not.toContain(outputs["secret-access-key"]);
-      expect(line).not.toContain(minter.value);
+      expect(line).not.toContain(emu.minter.value);
     }
   });
 
@@ -441,7 +421,7 @@ describe("keyless: mint through the vending Worker", () => {
       "/v1/revoke 200",
     ]);
     expect(front.calls).toEqual([]);
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
     expect(keylessLeaks(main, mainTokens, main.outputs)).toEqual([]);
     expect(keylessLeaks(post, postTokens)).toEqual([]);
   });
@@ -453,7 +433,7 @@ describe("keyless: mint through the vending Worker", () => {
     expect(idTokens.requests.map((r) => r.audience)).toEqual([explicitFront.url]);
     // Refused once (401 is not retried), nothing minted, nothing to revoke.
     expect(explicitFront.calls.map((c) => `${c.path} ${c.status}`)).toEqual(["/v1/mint 401"]);
-    expect(callSequence(emulator)).toEqual([]);
+    expect(callSequence(emu.emulator)).toEqual([]);
     const errors = errorLines(main);
     expect(errors, describeStep(main)).toHaveLength(1);
     expect(errors[0]).toContain("wrong_audience");
@@ -473,7 +453,7 @@ describe("keyless: mint through the vending Worker", () => {
     expect(main.exitCode, describeStep(main)).toBe(0);
     const mainTokens = idTokens.tokens();
     // The Worker creates the child and its temporary credentials; the action then probes S3.
-    expect(callSequence(emulator)).toEqual(["tokens.create 200", "r2.temp_credentials 200"]);
+    expect(callSequence(emu.emulator)).toEqual(["tokens.create 200", "r2.temp_credentials 200"]);
     const outputs = main.outputs;
     expect(outputs["session-token"]).not.toBe("");
     expect(outputs["token-id"]).toMatch(/^[0-9a-f]{32}$/);
@@ -495,12 +475,12 @@ describe("keyless: mint through the vending Worker", () => {
     });
     expect(await putText(s3, bucket, "top-level.csv", "rows")).toMatchObject({ ok: false, status: 403 });
 
-    emulator.resetCalls();
+    emu.emulator.resetCalls();
     const post = await runPost({ inputs, env: { ...oidcEnv(), ...main.env }, state: main.state });
     expect(post.exitCode, describeStep(post)).toBe(0);
     expect(warningLines(post)).toEqual([]);
-    expect(callSequence(emulator)).toEqual(["tokens.get 200", "tokens.delete 200"]);
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(callSequence(emu.emulator)).toEqual(["tokens.get 200", "tokens.delete 200"]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
     expect(keylessLeaks(post, idTokens.tokens().slice(mainTokens.length))).toEqual([]);
     // Deleting the child kills its temporary credentials.
     expect(await putText(s3, bucket, "pipelines/nightly/part-1.csv", "rows")).toMatchObject({ ok: false });
@@ -518,7 +498,7 @@ describe("keyless: what the workflow must grant", () => {
     expect(errors[0]).toContain("permissions: id-token: write");
     expect(front.calls).toEqual([]);
     expect(idTokens.requests).toEqual([]);
-    expect(callSequence(emulator)).toEqual([]);
+    expect(callSequence(emu.emulator)).toEqual([]);
     expect(main.state["token-id"] ?? "").toBe("");
     expect(main.outputs).toEqual({});
 
@@ -537,7 +517,7 @@ describe("keyless: what the workflow must grant", () => {
     expect(errors, describeStep(main)).toHaveLength(1);
     expect(errors[0]).toContain("permissions: id-token: write");
     expect(front.calls).toEqual([]);
-    expect(callSequence(emulator)).toEqual([]);
+    expect(callSequence(emu.emulator)).toEqual([]);
     expect(keylessLeaks(main, [])).toEqual([]);
   });
 });
@@ -556,8 +536,8 @@ describe("keyless: refusals surface clearly", () => {
     expect(errors[0]).toContain("repository octo-org/forked-repo is not in the policy");
     // Refused once, not retried; no Cloudflare call; nothing for post to do.
     expect(front.calls).toEqual([{ method: "POST", path: "/v1/mint", status: 403 }]);
-    expect(callSequence(emulator)).toEqual([]);
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(callSequence(emu.emulator)).toEqual([]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
     expect(main.state["token-id"] ?? "").toBe("");
     expect(main.outputs).toEqual({});
     expect(main.env).toEqual({});
@@ -575,11 +555,11 @@ describe("keyless: refusals surface clearly", () => {
     expect(errors, describeStep(main)).toHaveLength(1);
     expect(errors[0]).toContain("policy_denied");
     expect(errors[0]).toContain(bucket);
-    expect(callSequence(emulator)).toEqual([]);
+    expect(callSequence(emu.emulator)).toEqual([]);
   });
 
   test("a readiness timeout (propagation 10 s, wait-timeout 2): main revokes through the Worker; nothing alive before post", async () => {
-    emulator.set({ propagationDelayMs: 10_000 });
+    emu.emulator.set({ propagationDelayMs: 10_000 });
     const bucket = newBucket("kl-slow");
     const inputs = keylessInputs(bucket, { "wait-timeout": "2" });
     const main = await runMain({ inputs, env: oidcEnv() });
@@ -590,12 +570,12 @@ describe("keyless: refusals surface clearly", () => {
     expect(errors[0]).toMatch(/2 s|wait-timeout/);
     // Minted, then revoked through the Worker with a second OIDC token, within main.
     expect(front.calls.map((c) => `${c.path} ${c.status}`)).toEqual(["/v1/mint 200", "/v1/revoke 200"]);
-    expect(callSequence(emulator)).toEqual(["tokens.create 200", "tokens.get 200", "tokens.delete 200"]);
+    expect(callSequence(emu.emulator)).toEqual(["tokens.create 200", "tokens.get 200", "tokens.delete 200"]);
     expect(idTokens.requests.map((r) => [r.audience, r.status])).toEqual([
       [front.url, 200],
       [front.url, 200],
     ]);
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
     expect(main.stdout).toMatch(/Revoked child token [0-9a-f]{32} through the vending Worker/);
     // Main published nothing and left post nothing to revoke.
     expect(main.outputs).toEqual({});
@@ -603,20 +583,20 @@ describe("keyless: refusals surface clearly", () => {
     expect(main.state["token-id"]).toBe("");
     expect(keylessLeaks(main, idTokens.tokens())).toEqual([]);
 
-    emulator.resetCalls();
+    emu.emulator.resetCalls();
     front.calls.length = 0;
     const post = await runPost({ inputs, env: oidcEnv(), state: main.state });
     expect(post.exitCode, describeStep(post)).toBe(0);
     expect(warningLines(post)).toEqual([]);
     expect(post.stdout).toContain("Nothing to revoke");
     expect(front.calls).toEqual([]);
-    expect(callSequence(emulator)).toEqual([]);
+    expect(callSequence(emu.emulator)).toEqual([]);
   });
 });
 
 describe("keyless: main cannot revoke what it minted", () => {
   test("readiness timeout, then no OIDC token for the revoke: main says so, keeps the token id, and post revokes", async () => {
-    emulator.set({ propagationDelayMs: 10_000 });
+    emu.emulator.set({ propagationDelayMs: 10_000 });
     const bucket = newBucket("kl-keep");
     const inputs = keylessInputs(bucket, { "wait-timeout": "1" });
     // The first token (the mint's) is handed out; the runner refuses the next one (main's revoke).
@@ -628,7 +608,7 @@ describe("keyless: main cannot revoke what it minted", () => {
     expect(errors[0]).toContain("did not accept the new credentials");
     expect(front.calls.map((c) => `${c.path} ${c.status}`)).toEqual(["/v1/mint 200"]);
     expect(idTokens.requests.map((r) => r.status)).toEqual([200, 403]);
-    const [child] = liveChildIds(emulator);
+    const [child] = liveChildIds(emu.emulator);
     expect(child).toMatch(/^[0-9a-f]{32}$/);
     expect(main.stdout).toContain(`Could not revoke child token ${child}`);
     // The token id stays in state, so the post step (post-if: always()) can still revoke it.
@@ -640,14 +620,14 @@ describe("keyless: main cannot revoke what it minted", () => {
     expect(keylessLeaks(main, idTokens.tokens())).toEqual([]);
 
     idTokens.refuseWith(undefined);
-    emulator.resetCalls();
+    emu.emulator.resetCalls();
     front.calls.length = 0;
     const post = await runPost({ inputs, env: oidcEnv(), state: main.state });
     expect(post.exitCode, describeStep(post)).toBe(0);
     expect(warningLines(post)).toEqual([]);
     expect(front.calls.map((c) => `${c.path} ${c.status}`)).toEqual(["/v1/revoke 200"]);
-    expect(callSequence(emulator)).toEqual(["tokens.get 200", "tokens.delete 200"]);
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(callSequence(emu.emulator)).toEqual(["tokens.get 200", "tokens.delete 200"]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
   });
 
   test("post without an OIDC token warns with the manual fix and never fails the job", async () => {
@@ -665,7 +645,7 @@ describe("keyless: main cannot revoke what it minted", () => {
     expect(warnings[0]).toContain("permissions: id-token: write");
     expect(warnings[0]).toContain(main.outputs["expires-at"]);
     expect(front.calls).toEqual([]);
-    expect(liveChildIds(emulator)).toEqual([child]);
+    expect(liveChildIds(emu.emulator)).toEqual([child]);
     expect(findSecretLeaks(post, { secret: main.outputs["secret-access-key"] as string })).toEqual([]);
     // Clean up as the owner would (afterEach checks that nothing is left).
     expect(
@@ -695,7 +675,7 @@ describe("keyless: inputs that do not apply with vending-url", () => {
     expect(errors[0]).toContain(`Input ${name} does not apply with vending-url`);
     expect(idTokens.requests).toEqual([]);
     expect(front.calls).toEqual([]);
-    expect(callSequence(emulator)).toEqual([]);
+    expect(callSequence(emu.emulator)).toEqual([]);
     expect(main.state).toEqual({});
     expect(main.outputs).toEqual({});
     if (name === "api-token") {
@@ -729,13 +709,13 @@ describe("keyless: worker/README.md's policy and workflow", () => {
 
     const policy = JSON.parse(policyText as string) as { rules: { repository: string; buckets: string[] }[] };
     for (const rule of policy.rules) expect(rule.repository).toBe(REPO);
-    for (const bucket of policy.rules.flatMap((rule) => rule.buckets)) emulator.createBucket(bucket);
+    for (const bucket of policy.rules.flatMap((rule) => rule.buckets)) emu.emulator.createBucket(bucket);
 
     const door = await startFrontDoor();
     const readmeWorker = await startVendingWorker({
-      emulator,
+      emulator: emu.emulator,
       issuer: issuer.issuer,
-      apiToken: minter.value,
+      apiToken: emu.minter.value,
       policy: policyText,
       vars: { AUDIENCE: door.url },
     });
@@ -754,7 +734,7 @@ describe("keyless: worker/README.md's policy and workflow", () => {
       const post = await runPost({ inputs, env: { ...oidcEnv(), ...main.env }, state: main.state });
       expect(post.exitCode, describeStep(post)).toBe(0);
       expect(door.calls.map((c) => `${c.path} ${c.status}`)).toEqual(["/v1/mint 200", "/v1/revoke 200"]);
-      expect(liveChildIds(emulator)).toEqual([]);
+      expect(liveChildIds(emu.emulator)).toEqual([]);
       s3.destroy();
 
       // Without the environment (a job on main without it), the first rule applies: releases is refused.
@@ -793,7 +773,7 @@ describe("keyless: latency (printed, not asserted)", () => {
       front.timings.length = 0;
       const bucketD = newBucket("kl-direct");
       const d = await runJobTimed({
-        inputs: emulatorInputs(emulator, minter, bucketD, { "wait-timeout": "0" }),
+        inputs: emulatorInputs(emu.emulator, emu.minter, bucketD, { "wait-timeout": "0" }),
       });
       direct.push(d);
     }

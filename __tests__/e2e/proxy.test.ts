@@ -4,20 +4,21 @@
 // step clearly within the retry budget instead of hanging. RUNNER_DEBUG=1 and secret hygiene on every
 // run.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { describeStep, errorLines, runMain, runPost, warningLines } from "../../scripts/harness/runner.js";
 import { findMissing, needClients } from "../helpers/clients.js";
 import { bucketName, callSequence, liveChildIds } from "../helpers/emulator.js";
 import { assertHygiene } from "../helpers/hygiene.js";
-import { givenToken, type RecordedEmulator, startRecordedEmulator } from "../helpers/recorded-emulator.js";
-import { describeStep, errorLines, runMain, runPost, warningLines } from "../helpers/runner.js";
+import { givenToken } from "../helpers/recorded-emulator.js";
 import { closedPort, startTinyproxy, type Tinyproxy } from "../helpers/tinyproxy.js";
+import { useEmulator } from "../helpers/use-emulator.js";
 
-let fx: RecordedEmulator;
+const fx = useEmulator({ record: true, minters: ["account", "user"] });
+
 let proxy: Tinyproxy;
 let apiHostPort: string;
 let s3HostPort: string;
 
 beforeAll(async () => {
-  fx = await startRecordedEmulator();
   apiHostPort = new URL(fx.recorder.apiUrl).host;
   s3HostPort = new URL(fx.emulator.s3Endpoint()).host;
   // Without tinyproxy every test below is skipped (or fails under CI) in beforeEach.
@@ -29,16 +30,13 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await proxy?.close();
-  await fx?.close();
 });
 
 beforeEach((ctx) => {
   needClients(ctx, "tinyproxy");
-  fx.emulator.resetCalls();
 });
 
 afterEach(async () => {
-  expect(await fx.cleanUp(), "child tokens left alive").toEqual([]);
   // A proxy that died under a test would fail the following ones for the wrong reason.
   expect(proxy?.exited(), "tinyproxy is still running").toBeUndefined();
 });

@@ -1,48 +1,21 @@
 // Readiness: new credentials take a while to be honoured by R2's S3 endpoint. The emulator refuses
 // them for `propagationDelayMs`; main must wait (and say how long), so that the job's first real
 // S3 request succeeds, and must give up and clean up at `wait-timeout`.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import type { SeededToken } from "../../emulator/types.js";
-import {
-  bucketName,
-  callsTo,
-  deleteLeftoverChildTokens,
-  type Emulator,
-  emulatorInputs,
-  liveChildIds,
-  startQuietEmulator,
-} from "../helpers/emulator.js";
+import { describe, expect, test } from "vitest";
+import { describeStep, errorLines, runMain, runPost, warningLines } from "../../scripts/harness/runner.js";
+import { bucketName, callsTo, emulatorInputs, liveChildIds } from "../helpers/emulator.js";
 import { reportedWaitMs } from "../helpers/readiness.js";
-import { describeStep, errorLines, runMain, runPost, warningLines } from "../helpers/runner.js";
 import { putText, s3ClientFromOutputs } from "../helpers/s3.js";
+import { useEmulator } from "../helpers/use-emulator.js";
 
-let emulator: Emulator;
-let minter: SeededToken;
-
-beforeAll(async () => {
-  emulator = await startQuietEmulator();
-  minter = await emulator.seedToken({ scope: "account", preset: "minter" });
-});
-
-afterAll(async () => {
-  await emulator?.close();
-});
-
-beforeEach(() => {
-  emulator.set({ propagationDelayMs: 0, revocationDelayMs: 0 });
-  emulator.resetCalls();
-});
-
-afterEach(async () => {
-  expect(await deleteLeftoverChildTokens(emulator, { account: minter })).toEqual([]);
-});
+const emu = useEmulator();
 
 describe("waiting for the S3 endpoint", () => {
   test("waits out a 3 s propagation delay so that the job's first S3 request succeeds", async () => {
-    emulator.set({ propagationDelayMs: 3_000 });
+    emu.emulator.set({ propagationDelayMs: 3_000 });
     const bucket = bucketName("ready");
-    await emulator.createBucket(bucket);
-    const inputs = emulatorInputs(emulator, minter, bucket, { permission: "object-read-write" });
+    await emu.emulator.createBucket(bucket);
+    const inputs = emulatorInputs(emu.emulator, emu.minter, bucket, { permission: "object-read-write" });
 
     const main = await runMain({ inputs });
     const mainEnded = Date.now();
@@ -59,7 +32,7 @@ describe("waiting for the S3 endpoint", () => {
 
     // It polled often (every 250 ms at first): refusals, then one acceptance, then nothing more.
     const accessKeyId = main.outputs["access-key-id"];
-    const probes = emulator.s3Calls.filter(
+    const probes = emu.emulator.s3Calls.filter(
       (call) => call.accessKeyId === accessKeyId && call.at <= mainEnded,
     );
     expect(probes.length).toBeGreaterThanOrEqual(8);
@@ -75,18 +48,18 @@ describe("waiting for the S3 endpoint", () => {
 
     const post = await runPost({ inputs, state: main.state, env: main.env });
     expect(post.exitCode, describeStep(post)).toBe(0);
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
   });
 
   test("wait-timeout 0 makes no S3 request and does not wait", async () => {
-    emulator.set({ propagationDelayMs: 5_000 });
+    emu.emulator.set({ propagationDelayMs: 5_000 });
     const bucket = bucketName("nowait");
-    await emulator.createBucket(bucket);
-    const inputs = emulatorInputs(emulator, minter, bucket, { "wait-timeout": "0" });
+    await emu.emulator.createBucket(bucket);
+    const inputs = emulatorInputs(emu.emulator, emu.minter, bucket, { "wait-timeout": "0" });
 
     const main = await runMain({ inputs });
     expect(main.exitCode, describeStep(main)).toBe(0);
-    expect(emulator.s3Calls).toEqual([]);
+    expect(emu.emulator.s3Calls).toEqual([]);
     expect(main.durationMs).toBeLessThan(2_500);
 
     // The delay was real: the credentials are not honoured yet.
@@ -96,21 +69,21 @@ describe("waiting for the S3 endpoint", () => {
 
     const post = await runPost({ inputs, state: main.state, env: main.env });
     expect(post.exitCode, describeStep(post)).toBe(0);
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
   });
 
   test("at wait-timeout main fails clearly and deletes the token it minted before the post step runs", async () => {
-    emulator.set({ propagationDelayMs: 10_000 });
+    emu.emulator.set({ propagationDelayMs: 10_000 });
     const bucket = bucketName("timeout");
-    await emulator.createBucket(bucket);
-    const inputs = emulatorInputs(emulator, minter, bucket, { "wait-timeout": "2" });
+    await emu.emulator.createBucket(bucket);
+    const inputs = emulatorInputs(emu.emulator, emu.minter, bucket, { "wait-timeout": "2" });
 
     const main = await runMain({ inputs });
     expect(main.exitCode, describeStep(main)).toBe(1);
     expect(main.durationMs).toBeLessThan(6_000);
     // It waited the whole wait-timeout after the token existed, and gave up soon after.
-    const created = callsTo(emulator, "tokens.create")[0];
-    const deleted = callsTo(emulator, "tokens.delete")[0];
+    const created = callsTo(emu.emulator, "tokens.create")[0];
+    const deleted = callsTo(emu.emulator, "tokens.delete")[0];
     const waitedMs = (deleted?.at ?? 0) - (created?.at ?? 0);
     expect(waitedMs, "ms from the token's creation to its deletion").toBeGreaterThanOrEqual(2_000);
     expect(waitedMs).toBeLessThan(3_500);
@@ -121,12 +94,12 @@ describe("waiting for the S3 endpoint", () => {
     expect(errors[0]).not.toMatch(/\n\s+at /); // no stack trace
 
     // Main cleaned up itself: the child is gone before post runs.
-    expect(callsTo(emulator, "tokens.create").map((call) => call.status)).toEqual([200]);
-    const childId = emulator.s3Calls[0]?.accessKeyId;
+    expect(callsTo(emu.emulator, "tokens.create").map((call) => call.status)).toEqual([200]);
+    const childId = emu.emulator.s3Calls[0]?.accessKeyId;
     expect(childId, "main probed S3 with the child's access key id").toMatch(/^[0-9a-f]{32}$/);
-    expect(liveChildIds(emulator)).toEqual([]);
-    expect(callsTo(emulator, "tokens.delete").map((call) => `${call.path} ${call.status}`)).toEqual([
-      `/accounts/${emulator.accountId}/tokens/${childId} 200`,
+    expect(liveChildIds(emu.emulator)).toEqual([]);
+    expect(callsTo(emu.emulator, "tokens.delete").map((call) => `${call.path} ${call.status}`)).toEqual([
+      `/accounts/${emu.emulator.accountId}/tokens/${childId} 200`,
     ]);
     // On failure the credential outputs stay empty.
     for (const name of ["access-key-id", "secret-access-key", "session-token"]) {
@@ -138,6 +111,6 @@ describe("waiting for the S3 endpoint", () => {
     const post = await runPost({ inputs, state: main.state, env: main.env });
     expect(post.exitCode, describeStep(post)).toBe(0);
     expect(warningLines(post)).toEqual([]);
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
   });
 });

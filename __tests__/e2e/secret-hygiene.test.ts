@@ -5,10 +5,7 @@
 // secret access key, and temporary secrets and session tokens. helpers/hygiene.ts checks that each is
 // masked before anything can carry it and never reaches stderr, state, summary, annotations or the
 // post step's output; anything else shaped like a secret is checked as well.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { bucketName, callsTo, liveChildIds } from "../helpers/emulator.js";
-import { hygieneProblems, sha256Hex } from "../helpers/hygiene.js";
-import { type RecordedEmulator, startRecordedEmulator } from "../helpers/recorded-emulator.js";
+import { describe, expect, test } from "vitest";
 import {
   describeStep,
   errorLines,
@@ -17,29 +14,13 @@ import {
   type JobResult,
   runJob,
   warningLines,
-} from "../helpers/runner.js";
+} from "../../scripts/harness/runner.js";
+import { bucketName, callsTo, liveChildIds } from "../helpers/emulator.js";
+import { hygieneProblems, sha256Hex } from "../helpers/hygiene.js";
 import { findSecretLeaks, secretScan } from "../helpers/secret-scan.js";
+import { useEmulator } from "../helpers/use-emulator.js";
 
-let fx: RecordedEmulator;
-
-beforeAll(async () => {
-  fx = await startRecordedEmulator();
-});
-
-afterAll(async () => {
-  await fx?.close();
-});
-
-beforeEach(() => {
-  fx.emulator.set({ propagationDelayMs: 0, revocationDelayMs: 0 });
-  fx.emulator.clearFaults();
-  fx.emulator.resetCalls();
-});
-
-afterEach(async () => {
-  fx.emulator.clearFaults();
-  expect(await fx.cleanUp(), "child tokens left alive").toEqual([]);
-});
+const fx = useEmulator({ record: true, minters: ["account", "user"] });
 
 function newBucket(label: string, jurisdiction?: "eu"): string {
   const bucket = bucketName(label);

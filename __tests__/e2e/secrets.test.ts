@@ -2,49 +2,21 @@
 // - the input token and the derived secret access key are masked before anything can carry them,
 //   and never reach the state, the summary, stderr, annotations or the post step's output;
 // - a bad input fails the step with one ::error:: naming the input, before any Cloudflare call.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import type { SeededToken } from "../../emulator/types.js";
-import {
-  bucketName,
-  cloudflareApi,
-  deleteLeftoverChildTokens,
-  type Emulator,
-  emulatorInputs,
-  liveChildIds,
-  startQuietEmulator,
-} from "../helpers/emulator.js";
-import { describeStep, errorLines, type Inputs, runJob, runMain } from "../helpers/runner.js";
+import { describeStep, errorLines, type Inputs, runJob, runMain } from "../../scripts/harness/runner.js";
+import { bucketName, cloudflareApi, emulatorInputs, liveChildIds } from "../helpers/emulator.js";
 import { secretScan } from "../helpers/secret-scan.js";
+import { useEmulator } from "../helpers/use-emulator.js";
 
-let emulator: Emulator;
-let minter: SeededToken;
-let userMinter: SeededToken;
-
-beforeAll(async () => {
-  emulator = await startQuietEmulator();
-  minter = await emulator.seedToken({ scope: "account", preset: "minter" });
-  userMinter = await emulator.seedToken({ scope: "user", preset: "user-minter" });
-});
-
-afterAll(async () => {
-  await emulator?.close();
-});
-
-beforeEach(() => {
-  emulator.set({ propagationDelayMs: 0, revocationDelayMs: 0 });
-  emulator.resetCalls();
-});
-
-afterEach(async () => {
-  expect(await deleteLeftoverChildTokens(emulator, { account: minter, user: userMinter })).toEqual([]);
-});
+const emu = useEmulator({ minters: ["account", "user"] });
 
 describe("mask first", () => {
   test("masks the secret access key before writing it to GITHUB_OUTPUT or GITHUB_ENV", async () => {
     const bucket = bucketName("mask");
-    await emulator.createBucket(bucket);
+    await emu.emulator.createBucket(bucket);
     const job = await runJob({
-      inputs: emulatorInputs(emulator, minter, bucket, { permission: "object-read-write" }),
+      inputs: emulatorInputs(emu.emulator, emu.minter, bucket, { permission: "object-read-write" }),
       debug: true,
       traceFileWrites: true,
     });
@@ -69,7 +41,7 @@ describe("mask first", () => {
     const firstMention = lines.findIndex((line) => line.includes(secret));
     expect(firstMention).toBe(mask);
 
-    secretScan(job, { "api-token input": minter.value, "secret access key": secret });
+    secretScan(job, { "api-token input": emu.minter.value, "secret access key": secret });
     // @actions/core@3 writes files; the deprecated stdout commands would print values in clear.
     expect(job.main.stdout).not.toMatch(/^::(set-output|save-state|set-env)/m);
   });
@@ -79,19 +51,19 @@ describe("mask first", () => {
       "object-read-only on two buckets",
       async () => {
         const [a, b] = [bucketName("sa"), bucketName("sb")];
-        await emulator.createBucket(a);
-        await emulator.createBucket(b);
-        return { token: minter, inputs: emulatorInputs(emulator, minter, `${a},${b}`) };
+        await emu.emulator.createBucket(a);
+        await emu.emulator.createBucket(b);
+        return { token: emu.minter, inputs: emulatorInputs(emu.emulator, emu.minter, `${a},${b}`) };
       },
     ],
     [
       "a user-owned child token",
       async () => {
         const bucket = bucketName("su");
-        await emulator.createBucket(bucket);
+        await emu.emulator.createBucket(bucket);
         return {
-          token: userMinter,
-          inputs: emulatorInputs(emulator, userMinter, bucket, { "token-scope": "user" }),
+          token: emu.userMinter,
+          inputs: emulatorInputs(emu.emulator, emu.userMinter, bucket, { "token-scope": "user" }),
         };
       },
     ],
@@ -99,24 +71,33 @@ describe("mask first", () => {
       "an EU bucket",
       async () => {
         const bucket = bucketName("seu");
-        await emulator.createBucket(bucket, "eu");
-        return { token: minter, inputs: emulatorInputs(emulator, minter, bucket, { jurisdiction: "eu" }) };
+        await emu.emulator.createBucket(bucket, "eu");
+        return {
+          token: emu.minter,
+          inputs: emulatorInputs(emu.emulator, emu.minter, bucket, { jurisdiction: "eu" }),
+        };
       },
     ],
     [
       "revoke false",
       async () => {
         const bucket = bucketName("skeep");
-        await emulator.createBucket(bucket);
-        return { token: minter, inputs: emulatorInputs(emulator, minter, bucket, { revoke: "false" }) };
+        await emu.emulator.createBucket(bucket);
+        return {
+          token: emu.minter,
+          inputs: emulatorInputs(emu.emulator, emu.minter, bucket, { revoke: "false" }),
+        };
       },
     ],
     [
       "export-env false",
       async () => {
         const bucket = bucketName("snoenv");
-        await emulator.createBucket(bucket);
-        return { token: minter, inputs: emulatorInputs(emulator, minter, bucket, { "export-env": "false" }) };
+        await emu.emulator.createBucket(bucket);
+        return {
+          token: emu.minter,
+          inputs: emulatorInputs(emu.emulator, emu.minter, bucket, { "export-env": "false" }),
+        };
       },
     ],
   ])("leaks no secret with %s (RUNNER_DEBUG=1)", async (_scenario, setup) => {
@@ -131,46 +112,46 @@ describe("mask first", () => {
     if (inputs.revoke === "false") {
       // Kept on purpose: delete it by hand.
       const tokenId = job.main.outputs["token-id"] as string;
-      const path = `/accounts/${emulator.accountId}/tokens/${tokenId}`;
-      expect((await cloudflareApi(emulator, token, "DELETE", path)).status).toBe(200);
+      const path = `/accounts/${emu.emulator.accountId}/tokens/${tokenId}`;
+      expect((await cloudflareApi(emu.emulator, token, "DELETE", path)).status).toBe(200);
     }
   });
 
   test("leaks no secret when token creation is refused (RUNNER_DEBUG=1)", async () => {
     const bucket = bucketName("sdeny");
-    await emulator.createBucket(bucket);
-    const weak = await emulator.seedToken({ scope: "account", preset: "no-permissions" });
-    const job = await runJob({ inputs: emulatorInputs(emulator, weak, bucket), debug: true });
+    await emu.emulator.createBucket(bucket);
+    const weak = await emu.emulator.seedToken({ scope: "account", preset: "no-permissions" });
+    const job = await runJob({ inputs: emulatorInputs(emu.emulator, weak, bucket), debug: true });
     expect(job.main.exitCode, describeStep(job.main)).toBe(1);
     expect(job.post.exitCode, describeStep(job.post)).toBe(0);
     secretScan(job, { "api-token input": weak.value });
   });
 
   test("leaks no secret when the readiness wait times out (RUNNER_DEBUG=1)", async () => {
-    emulator.set({ propagationDelayMs: 10_000 });
+    emu.emulator.set({ propagationDelayMs: 10_000 });
     const bucket = bucketName("stimeout");
-    await emulator.createBucket(bucket);
+    await emu.emulator.createBucket(bucket);
     const job = await runJob({
-      inputs: emulatorInputs(emulator, minter, bucket, { "wait-timeout": "1" }),
+      inputs: emulatorInputs(emu.emulator, emu.minter, bucket, { "wait-timeout": "1" }),
       debug: true,
     });
     expect(job.main.exitCode, describeStep(job.main)).toBe(1);
     expect(job.post.exitCode, describeStep(job.post)).toBe(0);
-    secretScan(job, { "api-token input": minter.value });
-    expect(liveChildIds(emulator)).toEqual([]);
+    secretScan(job, { "api-token input": emu.minter.value });
+    expect(liveChildIds(emu.emulator)).toEqual([]);
   });
 
   test("masks an api-token given through CLOUDFLARE_API_TOKEN", async () => {
     const bucket = bucketName("senv");
-    await emulator.createBucket(bucket);
+    await emu.emulator.createBucket(bucket);
     const job = await runJob({
-      inputs: emulatorInputs(emulator, minter, bucket, { "api-token": "" }),
-      env: { CLOUDFLARE_API_TOKEN: minter.value },
+      inputs: emulatorInputs(emu.emulator, emu.minter, bucket, { "api-token": "" }),
+      env: { CLOUDFLARE_API_TOKEN: emu.minter.value },
       debug: true,
     });
     expect(job.main.exitCode, describeStep(job.main)).toBe(0);
     secretScan(job, {
-      "api-token (env)": minter.value,
+      "api-token (env)": emu.minter.value,
       "secret access key": job.main.outputs["secret-access-key"] ?? "",
     });
   });
@@ -232,7 +213,7 @@ describe("input errors fail before any Cloudflare call", () => {
 
   test.each(cases)("refuses %s", async (_scenario, overrides, names, quoted) => {
     const main = await runMain({
-      inputs: emulatorInputs(emulator, minter, "valid-bucket", overrides),
+      inputs: emulatorInputs(emu.emulator, emu.minter, "valid-bucket", overrides),
       debug: true,
     });
     expect(main.exitCode, describeStep(main)).toBe(1);
@@ -241,15 +222,15 @@ describe("input errors fail before any Cloudflare call", () => {
     for (const name of names) expect(errors[0]).toContain(name);
     if (quoted !== undefined) expect(errors[0]).toContain(quoted);
     expect(errors[0]).not.toMatch(/\n\s+at /);
-    expect(emulator.calls).toEqual([]);
-    expect(emulator.s3Calls).toEqual([]);
+    expect(emu.emulator.calls).toEqual([]);
+    expect(emu.emulator.s3Calls).toEqual([]);
     expect(main.outputs["access-key-id"] ?? "").toBe("");
-    secretScan(main, { "api-token input": minter.value }, { requireMask: false });
+    secretScan(main, { "api-token input": emu.minter.value }, { requireMask: false });
   });
 
   test("an empty api-token without CLOUDFLARE_API_TOKEN explains that forks and Dependabot get no secrets", async () => {
     const main = await runMain({
-      inputs: emulatorInputs(emulator, minter, "valid-bucket", { "api-token": "" }),
+      inputs: emulatorInputs(emu.emulator, emu.minter, "valid-bucket", { "api-token": "" }),
     });
     expect(main.exitCode, describeStep(main)).toBe(1);
     const errors = errorLines(main);
@@ -257,18 +238,18 @@ describe("input errors fail before any Cloudflare call", () => {
     expect(errors[0]).toContain("api-token");
     expect(errors[0]).toMatch(/fork/i);
     expect(errors[0]).toMatch(/dependabot/i);
-    expect(emulator.calls).toEqual([]);
+    expect(emu.emulator.calls).toEqual([]);
   });
 
   test("an empty account-id without CLOUDFLARE_ACCOUNT_ID names the input", async () => {
     const main = await runMain({
-      inputs: emulatorInputs(emulator, minter, "valid-bucket", { "account-id": "" }),
+      inputs: emulatorInputs(emu.emulator, emu.minter, "valid-bucket", { "account-id": "" }),
     });
     expect(main.exitCode, describeStep(main)).toBe(1);
     const errors = errorLines(main);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toContain("account-id");
-    expect(emulator.calls).toEqual([]);
-    secretScan(main, { "api-token input": minter.value }, { requireMask: false });
+    expect(emu.emulator.calls).toEqual([]);
+    secretScan(main, { "api-token input": emu.minter.value }, { requireMask: false });
   });
 });

@@ -5,18 +5,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import type { SeededToken } from "../../emulator/types.js";
-import { type ApiRecorder, startApiRecorder } from "../helpers/api-recorder.js";
-import {
-  bucketName,
-  cloudflareApi,
-  deleteLeftoverChildTokens,
-  type Emulator,
-  emulatorInputs,
-  liveChildIds,
-  startQuietEmulator,
-} from "../helpers/emulator.js";
+import { describe, expect, test } from "vitest";
 import {
   describeStep,
   errorLines,
@@ -25,32 +14,20 @@ import {
   runMain,
   runPost,
   warningLines,
-} from "../helpers/runner.js";
+} from "../../scripts/harness/runner.js";
+import { type ApiRecorder, startApiRecorder } from "../helpers/api-recorder.js";
+import {
+  bucketName,
+  cloudflareApi,
+  deleteLeftoverChildTokens,
+  emulatorInputs,
+  liveChildIds,
+} from "../helpers/emulator.js";
 import { secretScan } from "../helpers/secret-scan.js";
+import { useEmulator } from "../helpers/use-emulator.js";
 
-let emulator: Emulator;
-let minter: SeededToken;
-let bucket: string;
-
-beforeAll(async () => {
-  emulator = await startQuietEmulator();
-  minter = emulator.seedToken({ scope: "account", preset: "minter", name: "summary minter" });
-  bucket = bucketName("sum");
-  emulator.createBucket(bucket);
-});
-
-afterAll(async () => {
-  await emulator?.close();
-});
-
-beforeEach(() => {
-  emulator.resetCalls();
-});
-
-afterEach(async () => {
-  const leftovers = await deleteLeftoverChildTokens(emulator, { account: minter });
-  expect(leftovers, "child tokens left alive by the test").toEqual([]);
-});
+const bucket = bucketName("sum");
+const emu = useEmulator({ minters: [{ scope: "account", name: "summary minter" }], buckets: [bucket] });
 
 /** The rows of the summary's two-column Markdown table, by their (lower-cased) label. */
 function summaryTable(markdown: string): Record<string, string> {
@@ -70,7 +47,7 @@ function plain(cell: string | undefined): string {
 
 function secretsOf(job: JobResult, extra: Record<string, string | undefined> = {}): Record<string, string> {
   const all: Record<string, string | undefined> = {
-    "input token": minter.value,
+    "input token": emu.minter.value,
     "secret access key": job.main.outputs["secret-access-key"],
     "session token": job.main.outputs["session-token"],
     ...extra,
@@ -81,12 +58,12 @@ function secretsOf(job: JobResult, extra: Record<string, string | undefined> = {
 describe("job summary", () => {
   test("token mode: main's table carries every field, equal to the outputs; post appends the revocation; no secret", async () => {
     const second = bucketName("sum-2");
-    emulator.createBucket(second);
+    emu.emulator.createBucket(second);
     const job = await runJob({
-      inputs: emulatorInputs(emulator, minter, `${bucket},${second}`, {
+      inputs: emulatorInputs(emu.emulator, emu.minter, `${bucket},${second}`, {
         permission: "object-read-write",
         // A trailing slash: the endpoint output drops it, the summary must show the same value.
-        "s3-endpoint": `${emulator.s3Endpoint()}/`,
+        "s3-endpoint": `${emu.emulator.s3Endpoint()}/`,
       }),
     });
     expect(job.main.exitCode, describeStep(job.main)).toBe(0);
@@ -112,21 +89,21 @@ describe("job summary", () => {
     expect(table["expires at"]).toBe(outputs["expires-at"]);
     expect(plain(table["token id"])).toBe(outputs["token-id"]);
     expect(plain(table.endpoint)).toBe(outputs.endpoint);
-    expect(outputs.endpoint).toBe(emulator.s3Endpoint());
+    expect(outputs.endpoint).toBe(emu.emulator.s3Endpoint());
     expect(table["readiness wait"]).toMatch(/^\d+ ms \(\d+ probes?\)$/);
 
     expect(job.post.summary).toMatch(/Revocation/);
     expect(job.post.summary).toContain(outputs["token-id"]);
     expect(job.post.summary).toMatch(/revoked/);
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
     secretScan(job, secretsOf(job));
   });
 
   test("hybrid mode: narrowing lists the prefixes and objects; the token id is the child's; the child's value is nowhere", async () => {
-    const recorder: ApiRecorder = await startApiRecorder(emulator.apiUrl);
+    const recorder: ApiRecorder = await startApiRecorder(emu.emulator.apiUrl);
     try {
       const job = await runJob({
-        inputs: emulatorInputs(emulator, minter, bucket, {
+        inputs: emulatorInputs(emu.emulator, emu.minter, bucket, {
           "api-url": recorder.apiUrl,
           prefixes: "logs/2026/\nreports/",
           objects: "manifest.json",
@@ -152,7 +129,7 @@ describe("job summary", () => {
 
   test("temporary mode: no token id; post says the credentials cannot be revoked and when they expire", async () => {
     const job = await runJob({
-      inputs: emulatorInputs(emulator, minter, bucket, { mode: "temporary", ttl: "15m" }),
+      inputs: emulatorInputs(emu.emulator, emu.minter, bucket, { mode: "temporary", ttl: "15m" }),
     });
     expect(job.main.exitCode, describeStep(job.main)).toBe(0);
     const table = summaryTable(job.main.summary);
@@ -166,34 +143,38 @@ describe("job summary", () => {
   });
 
   test("wait-timeout 0: the readiness row says the wait was skipped", async () => {
-    const job = await runJob({ inputs: emulatorInputs(emulator, minter, bucket, { "wait-timeout": "0" }) });
+    const job = await runJob({
+      inputs: emulatorInputs(emu.emulator, emu.minter, bucket, { "wait-timeout": "0" }),
+    });
     expect(job.main.exitCode, describeStep(job.main)).toBe(0);
     expect(summaryTable(job.main.summary)["readiness wait"]).toMatch(/skipped/);
   });
 
   test("revoke: false → post's summary says revocation was skipped and when the token expires", async () => {
-    const job = await runJob({ inputs: emulatorInputs(emulator, minter, bucket, { revoke: "false" }) });
+    const job = await runJob({
+      inputs: emulatorInputs(emu.emulator, emu.minter, bucket, { revoke: "false" }),
+    });
     expect(job.main.exitCode, describeStep(job.main)).toBe(0);
     expect(job.post.summary).toMatch(/skipped/);
     expect(job.post.summary).toContain(job.main.outputs["token-id"]);
     expect(job.post.summary).toContain(job.main.outputs["expires-at"]);
-    expect(liveChildIds(emulator)).toEqual([job.main.outputs["token-id"]]);
-    await deleteLeftoverChildTokens(emulator, { account: minter });
+    expect(liveChildIds(emu.emulator)).toEqual([job.main.outputs["token-id"]]);
+    await deleteLeftoverChildTokens(emu.emulator, { account: emu.minter });
   });
 
   test("the expiry and token id match what Cloudflare holds; a child deleted by hand before post is reported as already gone", async () => {
-    const inputs = emulatorInputs(emulator, minter, bucket);
+    const inputs = emulatorInputs(emu.emulator, emu.minter, bucket);
     const main = await runMain({ inputs });
     expect(main.exitCode, describeStep(main)).toBe(0);
     const table = summaryTable(main.summary);
     const id = plain(table["token id"]);
-    const path = `/accounts/${emulator.accountId}/tokens/${id}`;
-    const { status, body } = await cloudflareApi(emulator, minter, "GET", path);
+    const path = `/accounts/${emu.emulator.accountId}/tokens/${id}`;
+    const { status, body } = await cloudflareApi(emu.emulator, emu.minter, "GET", path);
     expect(status).toBe(200);
     const expiresOn = (body as { result: { expires_on: string } }).result.expires_on;
     expect(Date.parse(table["expires at"] as string)).toBe(Date.parse(expiresOn));
 
-    expect((await cloudflareApi(emulator, minter, "DELETE", path)).status).toBe(200);
+    expect((await cloudflareApi(emu.emulator, emu.minter, "DELETE", path)).status).toBe(200);
     const post = await runPost({ inputs, state: main.state });
     expect(post.exitCode, describeStep(post)).toBe(0);
     expect(post.summary).toMatch(/already gone/);
@@ -205,7 +186,7 @@ describe("job summary", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "r2e-summary-dir-"));
     try {
       const job = await runJob({
-        inputs: emulatorInputs(emulator, minter, bucket),
+        inputs: emulatorInputs(emu.emulator, emu.minter, bucket),
         env: { GITHUB_STEP_SUMMARY: dir },
       });
       expect(job.main.exitCode, describeStep(job.main)).toBe(0);
@@ -224,11 +205,11 @@ describe("job summary", () => {
         warningLines(job.post).some((w) => /summary/i.test(w)),
         describeStep(job.post),
       ).toBe(true);
-      expect(liveChildIds(emulator)).toEqual([]);
+      expect(liveChildIds(emu.emulator)).toEqual([]);
       // The warning explains; it does not leak.
       for (const warning of [...warningLines(job.main), ...warningLines(job.post)]) {
         expect(warning).not.toContain(job.main.outputs["secret-access-key"]);
-        expect(warning).not.toContain(minter.value);
+        expect(warning).not.toContain(emu.minter.value);
       }
       expect(fs.readdirSync(dir)).toEqual([]);
     } finally {

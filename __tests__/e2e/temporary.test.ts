@@ -5,21 +5,8 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { parse as parseYaml } from "yaml";
-import type { SeededToken } from "../../emulator/types.js";
-import { needClients } from "../helpers/clients.js";
-import {
-  bucketName,
-  callSequence,
-  callsTo,
-  cloudflareApi,
-  deleteLeftoverChildTokens,
-  type Emulator,
-  emulatorInputs,
-  liveChildIds,
-  startQuietEmulator,
-} from "../helpers/emulator.js";
 import {
   describeStep,
   errorLines,
@@ -28,14 +15,24 @@ import {
   runPost,
   type StepResult,
   warningLines,
-} from "../helpers/runner.js";
+} from "../../scripts/harness/runner.js";
+import type { SpawnResult } from "../../scripts/harness/spawn.js";
+import { needClients } from "../helpers/clients.js";
+import {
+  bucketName,
+  callSequence,
+  callsTo,
+  cloudflareApi,
+  emulatorInputs,
+  liveChildIds,
+} from "../helpers/emulator.js";
 import { getText, putText, runAwsCli, type S3Credentials, s3ClientFromOutputs } from "../helpers/s3.js";
 import { secretScan } from "../helpers/secret-scan.js";
-import type { SpawnResult } from "../helpers/spawn.js";
+import { useEmulator } from "../helpers/use-emulator.js";
 
-let emulator: Emulator;
-let minter: SeededToken;
-let userMinter: SeededToken;
+// Temporary mode never creates a child token: the default leftover check holds every test to that.
+const emu = useEmulator({ minters: ["account", "user"], tempCredentialCallers: "parent-or-storage-write" });
+
 let workdir: string;
 
 const TO_ISO_STRING = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$/;
@@ -67,35 +64,17 @@ function describeCli(result: SpawnResult): string {
 
 /** The one temp-access-credentials body main sent. */
 function tempBody(): unknown {
-  const calls = callsTo(emulator, "r2.temp_credentials");
-  expect(calls, callSequence(emulator).join(", ")).toHaveLength(1);
+  const calls = callsTo(emu.emulator, "r2.temp_credentials");
+  expect(calls, callSequence(emu.emulator).join(", ")).toHaveLength(1);
   return calls[0]?.body;
 }
 
-beforeAll(async () => {
-  emulator = await startQuietEmulator();
-  minter = await emulator.seedToken({ scope: "account", preset: "minter" });
-  userMinter = await emulator.seedToken({ scope: "user", preset: "user-minter" });
+beforeAll(() => {
   workdir = fs.mkdtempSync(path.join(os.tmpdir(), "r2e-temporary-"));
 });
 
-afterAll(async () => {
-  await emulator?.close();
+afterAll(() => {
   if (workdir) fs.rmSync(workdir, { recursive: true, force: true });
-});
-
-beforeEach(() => {
-  emulator.set({
-    propagationDelayMs: 0,
-    revocationDelayMs: 0,
-    tempCredentialCallers: "parent-or-storage-write",
-  });
-  emulator.resetCalls();
-});
-
-afterEach(async () => {
-  // Temporary mode never creates a child token.
-  expect(await deleteLeftoverChildTokens(emulator, { account: minter, user: userMinter })).toEqual([]);
 });
 
 describe("temporary mode with the input token as parent", () => {
@@ -103,9 +82,9 @@ describe("temporary mode with the input token as parent", () => {
     needClients(ctx, "aws");
     const bucket = bucketName("tmp");
     const other = bucketName("tmpother");
-    await emulator.createBucket(bucket);
-    await emulator.createBucket(other);
-    const inputs = emulatorInputs(emulator, minter, bucket, {
+    await emu.emulator.createBucket(bucket);
+    await emu.emulator.createBucket(other);
+    const inputs = emulatorInputs(emu.emulator, emu.minter, bucket, {
       mode: "temporary",
       permission: "object-read-write",
       ttl: "15m",
@@ -119,29 +98,29 @@ describe("temporary mode with the input token as parent", () => {
 
     // Two calls: verify on the token-scope's endpoint (account), then temp-access-credentials,
     // both authenticated with the input token. No token is created.
-    expect(emulator.calls.map((call) => `${call.method} ${call.path} ${call.status}`)).toEqual([
-      `GET /accounts/${emulator.accountId}/tokens/verify 200`,
-      `POST /accounts/${emulator.accountId}/r2/temp-access-credentials 200`,
+    expect(emu.emulator.calls.map((call) => `${call.method} ${call.path} ${call.status}`)).toEqual([
+      `GET /accounts/${emu.emulator.accountId}/tokens/verify 200`,
+      `POST /accounts/${emu.emulator.accountId}/r2/temp-access-credentials 200`,
     ]);
-    expect(emulator.calls.map((call) => call.tokenId)).toEqual([minter.id, minter.id]);
+    expect(emu.emulator.calls.map((call) => call.tokenId)).toEqual([emu.minter.id, emu.minter.id]);
     // The exact body: the verified id is the parent; no prefixes/objects keys when none are given.
     expect(tempBody()).toEqual({
       bucket,
-      parentAccessKeyId: minter.id,
+      parentAccessKeyId: emu.minter.id,
       permission: "object-read-write",
       ttlSeconds: 900,
     });
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
 
     // Outputs: every declared output is set; a session token, no token id, expiry = now + ttl.
     const outputs = main.outputs;
     expect(Object.keys(outputs).sort()).toEqual([...declaredOutputs].sort());
     expect(outputs["access-key-id"]).toMatch(/^[0-9a-f]{32}$/);
-    expect(outputs["access-key-id"]).not.toBe(minter.id);
+    expect(outputs["access-key-id"]).not.toBe(emu.minter.id);
     expect(outputs["secret-access-key"]).not.toBe("");
     expect(outputs["session-token"]).not.toBe("");
     expect(outputs["token-id"]).toBe("");
-    expect(outputs.endpoint).toBe(emulator.s3Endpoint().replace(/\/+$/, ""));
+    expect(outputs.endpoint).toBe(emu.emulator.s3Endpoint().replace(/\/+$/, ""));
     expect(outputs.region).toBe("auto");
     expect(outputs.bucket).toBe(bucket);
     expect(outputs["expires-at"]).toMatch(TO_ISO_STRING);
@@ -189,10 +168,10 @@ describe("temporary mode with the input token as parent", () => {
     expect(noSession.exitCode, describeCli(noSession)).not.toBe(0);
 
     // Post: no API call at all; says the credentials cannot be revoked and when they expire.
-    emulator.resetCalls();
+    emu.emulator.resetCalls();
     const post = await runPost({ inputs, state: main.state, env: main.env });
     expect(post.exitCode, describeStep(post)).toBe(0);
-    expect(emulator.calls).toEqual([]);
+    expect(emu.emulator.calls).toEqual([]);
     expect(warningLines(post)).toEqual([]);
     expect(errorLines(post)).toEqual([]);
     const said = post.stdout
@@ -210,7 +189,7 @@ describe("temporary mode with the input token as parent", () => {
     secretScan(
       { main, post },
       {
-        "api-token input": minter.value,
+        "api-token input": emu.minter.value,
         "temporary secret access key": outputs["secret-access-key"] as string,
         "session token": outputs["session-token"] as string,
       },
@@ -221,11 +200,11 @@ describe("temporary mode with the input token as parent", () => {
 
   test("token-scope user verifies on /user/tokens/verify; prefixes and objects go into the body", async () => {
     const bucket = bucketName("tmpuser");
-    await emulator.createBucket(bucket);
-    await emulator.putObject(bucket, "logs/2026/01.log", "january\n");
-    await emulator.putObject(bucket, "manifest.json", "{}\n");
-    await emulator.putObject(bucket, "private/keys.txt", "no\n");
-    const inputs = emulatorInputs(emulator, userMinter, bucket, {
+    await emu.emulator.createBucket(bucket);
+    await emu.emulator.putObject(bucket, "logs/2026/01.log", "january\n");
+    await emu.emulator.putObject(bucket, "manifest.json", "{}\n");
+    await emu.emulator.putObject(bucket, "private/keys.txt", "no\n");
+    const inputs = emulatorInputs(emu.emulator, emu.userMinter, bucket, {
       mode: "temporary",
       "token-scope": "user",
       prefixes: " logs/2026/ ,\nlogs/2027/\n",
@@ -235,13 +214,13 @@ describe("temporary mode with the input token as parent", () => {
 
     const main = await runMain({ inputs });
     expect(main.exitCode, describeStep(main)).toBe(0);
-    expect(emulator.calls.map((call) => `${call.method} ${call.path} ${call.status}`)).toEqual([
+    expect(emu.emulator.calls.map((call) => `${call.method} ${call.path} ${call.status}`)).toEqual([
       "GET /user/tokens/verify 200",
-      `POST /accounts/${emulator.accountId}/r2/temp-access-credentials 200`,
+      `POST /accounts/${emu.emulator.accountId}/r2/temp-access-credentials 200`,
     ]);
     expect(tempBody()).toEqual({
       bucket,
-      parentAccessKeyId: userMinter.id,
+      parentAccessKeyId: emu.userMinter.id,
       permission: "object-read-only",
       ttlSeconds: 120,
       prefixes: ["logs/2026/", "logs/2027/"],
@@ -258,25 +237,25 @@ describe("temporary mode with the input token as parent", () => {
     expect(await putText(s3, bucket, "logs/2026/02.log", "x")).toMatchObject({ ok: false, status: 403 });
     s3.destroy();
 
-    emulator.resetCalls();
+    emu.emulator.resetCalls();
     const post = await runPost({ inputs, state: main.state, env: main.env });
     expect(post.exitCode, describeStep(post)).toBe(0);
-    expect(emulator.calls).toEqual([]);
+    expect(emu.emulator.calls).toEqual([]);
   });
 });
 
 describe("temporary mode with parent-access-key-id", () => {
   test("makes one call with the given parent; only deleting that parent kills the credentials", async () => {
     const bucket = bucketName("tmppar");
-    await emulator.createBucket(bucket);
+    await emu.emulator.createBucket(bucket);
     // A bucket-scoped R2 token someone created earlier: the parent of the temporary credentials.
-    const parent = await emulator.seedToken({
+    const parent = await emu.emulator.seedToken({
       scope: "account",
       name: "long-lived sync parent",
       preset: "r2-bucket-write",
       buckets: [bucket],
     });
-    const inputs = emulatorInputs(emulator, minter, bucket, {
+    const inputs = emulatorInputs(emu.emulator, emu.minter, bucket, {
       mode: "temporary",
       permission: "object-read-write",
       "parent-access-key-id": parent.id,
@@ -290,10 +269,10 @@ describe("temporary mode with parent-access-key-id", () => {
     expect(main.exitCode, describeStep(main)).toBe(0);
 
     // One call: no verify, temp-access-credentials with the input token for the given parent.
-    expect(emulator.calls.map((call) => `${call.method} ${call.path} ${call.status}`)).toEqual([
-      `POST /accounts/${emulator.accountId}/r2/temp-access-credentials 200`,
+    expect(emu.emulator.calls.map((call) => `${call.method} ${call.path} ${call.status}`)).toEqual([
+      `POST /accounts/${emu.emulator.accountId}/r2/temp-access-credentials 200`,
     ]);
-    expect(emulator.calls[0]?.tokenId).toBe(minter.id);
+    expect(emu.emulator.calls[0]?.tokenId).toBe(emu.minter.id);
     expect(tempBody()).toEqual({
       bucket,
       parentAccessKeyId: parent.id,
@@ -317,10 +296,10 @@ describe("temporary mode with parent-access-key-id", () => {
     });
 
     // Post: no call, says they cannot be revoked and when they expire; they keep working.
-    emulator.resetCalls();
+    emu.emulator.resetCalls();
     const post = await runPost({ inputs, state: main.state, env: main.env });
     expect(post.exitCode, describeStep(post)).toBe(0);
-    expect(emulator.calls).toEqual([]);
+    expect(emu.emulator.calls).toEqual([]);
     expect(warningLines(post)).toEqual([]);
     expect(post.stdout).toMatch(/cannot be revoked/i);
     expect(post.stdout).toContain(outputs["expires-at"]);
@@ -328,10 +307,10 @@ describe("temporary mode with parent-access-key-id", () => {
 
     // The only kill switch is the parent: deleting it kills its temporary credentials.
     const deleted = await cloudflareApi(
-      emulator,
-      minter,
+      emu.emulator,
+      emu.minter,
       "DELETE",
-      `/accounts/${emulator.accountId}/tokens/${parent.id}`,
+      `/accounts/${emu.emulator.accountId}/tokens/${parent.id}`,
     );
     expect(deleted.status).toBe(200);
     const refused = await getText(s3, bucket, "incoming/batch-1.json");
@@ -342,7 +321,7 @@ describe("temporary mode with parent-access-key-id", () => {
     secretScan(
       { main, post },
       {
-        "api-token input": minter.value,
+        "api-token input": emu.minter.value,
         "temporary secret access key": outputs["secret-access-key"] as string,
         "session token": outputs["session-token"] as string,
       },

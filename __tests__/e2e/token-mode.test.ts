@@ -2,26 +2,8 @@
 // way the GitHub runner drives it, with a real S3 client on the minted credentials.
 import fs from "node:fs";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { parse as parseYaml } from "yaml";
-import type { SeededToken } from "../../emulator/types.js";
-import {
-  bucketName,
-  bucketResource,
-  type CreateTokenBody,
-  callSequence,
-  callsTo,
-  cloudflareApi,
-  createBodyOf,
-  deleteLeftoverChildTokens,
-  type Emulator,
-  emulatorInputs,
-  groupIdsOf,
-  ITEM_READ_GROUP,
-  ITEM_WRITE_GROUP,
-  liveChildIds,
-  startQuietEmulator,
-} from "../helpers/emulator.js";
 import {
   describeStep,
   errorLines,
@@ -31,12 +13,25 @@ import {
   runMain,
   runPost,
   warningLines,
-} from "../helpers/runner.js";
+} from "../../scripts/harness/runner.js";
+import {
+  bucketName,
+  bucketResource,
+  type CreateTokenBody,
+  callSequence,
+  callsTo,
+  cloudflareApi,
+  createBodyOf,
+  emulatorInputs,
+  groupIdsOf,
+  ITEM_READ_GROUP,
+  ITEM_WRITE_GROUP,
+  liveChildIds,
+} from "../helpers/emulator.js";
 import { getText, listKeys, putText, s3ClientFromOutputs } from "../helpers/s3.js";
+import { useEmulator } from "../helpers/use-emulator.js";
 
-let emulator: Emulator;
-let minter: SeededToken;
-let userMinter: SeededToken;
+const emu = useEmulator({ minters: ["account", "user"] });
 
 const ISO_SECONDS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 const TO_ISO_STRING = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$/;
@@ -54,38 +49,22 @@ const declaredOutputs = Object.keys(
 
 /** The body of this file's emulator's n-th tokens.create call. */
 function createBody(index = 0): CreateTokenBody {
-  const create = callsTo(emulator, "tokens.create")[index];
+  const create = callsTo(emu.emulator, "tokens.create")[index];
   if (!create)
-    throw new Error(`no tokens.create call #${index + 1}; calls: ${callSequence(emulator).join(", ")}`);
+    throw new Error(`no tokens.create call #${index + 1}; calls: ${callSequence(emu.emulator).join(", ")}`);
   return createBodyOf(create);
 }
-
-beforeAll(async () => {
-  emulator = await startQuietEmulator();
-  minter = await emulator.seedToken({ scope: "account", preset: "minter" });
-  userMinter = await emulator.seedToken({ scope: "user", preset: "user-minter" });
-});
-
-afterAll(async () => {
-  await emulator?.close();
-});
-
-beforeEach(() => {
-  emulator.resetCalls();
-});
-
-afterEach(async () => {
-  const leftovers = await deleteLeftoverChildTokens(emulator, { account: minter, user: userMinter });
-  expect(leftovers, "child tokens left alive by the test").toEqual([]);
-});
 
 describe("object-read-write on one bucket", () => {
   test("mints a bucket-scoped child token, serves S3 with it and revokes it in the post step", async () => {
     const bucket = bucketName("assets");
     const other = bucketName("other");
-    await emulator.createBucket(bucket);
-    await emulator.createBucket(other);
-    const inputs = emulatorInputs(emulator, minter, bucket, { permission: "object-read-write", ttl: "15m" });
+    await emu.emulator.createBucket(bucket);
+    await emu.emulator.createBucket(other);
+    const inputs = emulatorInputs(emu.emulator, emu.minter, bucket, {
+      permission: "object-read-write",
+      ttl: "15m",
+    });
 
     const before = Date.now();
     const main = await runMain({ inputs });
@@ -94,24 +73,24 @@ describe("object-read-write on one bucket", () => {
     expect(errorLines(main)).toEqual([]);
 
     // Exactly one create, on the account endpoint, with the single-bucket policy and expiry.
-    const creates = callsTo(emulator, "tokens.create");
+    const creates = callsTo(emu.emulator, "tokens.create");
     expect(creates.map((call) => `${call.method} ${call.path} ${call.status}`)).toEqual([
-      `POST /accounts/${emulator.accountId}/tokens 200`,
+      `POST /accounts/${emu.emulator.accountId}/tokens 200`,
     ]);
-    expect(creates[0]?.tokenId).toBe(minter.id);
+    expect(creates[0]?.tokenId).toBe(emu.minter.id);
     const body = createBody();
     expect(body.name).toMatch(DEFAULT_NAME);
     expect(body.policies).toHaveLength(1);
     expect(body.policies[0]?.effect).toBe("allow");
     expect(body.policies[0]?.permission_groups.map((group) => group.id)).toEqual([ITEM_WRITE_GROUP]);
-    expect(body.policies[0]?.resources).toEqual({ [bucketResource(emulator.accountId, bucket)]: "*" });
+    expect(body.policies[0]?.resources).toEqual({ [bucketResource(emu.emulator.accountId, bucket)]: "*" });
     expect(body.expires_on).toMatch(ISO_SECONDS);
     const expiresOn = Date.parse(body.expires_on);
     expect(expiresOn).toBeGreaterThanOrEqual(before + 900_000 - 5_000);
     expect(expiresOn).toBeLessThanOrEqual(after + 900_000 + 5_000);
 
     // Outputs: every declared output is set; token credentials, no session token.
-    const [child] = emulator.liveChildTokens();
+    const [child] = emu.emulator.liveChildTokens();
     expect(child?.name).toBe(body.name);
     const outputs = main.outputs;
     expect(Object.keys(outputs).sort()).toEqual([...declaredOutputs].sort());
@@ -119,7 +98,7 @@ describe("object-read-write on one bucket", () => {
     expect(outputs["token-id"]).toBe(child?.id);
     expect(outputs["secret-access-key"]).toMatch(/^[0-9a-f]{64}$/);
     expect(outputs["session-token"]).toBe("");
-    expect(outputs.endpoint).toBe(emulator.s3Endpoint().replace(/\/+$/, ""));
+    expect(outputs.endpoint).toBe(emu.emulator.s3Endpoint().replace(/\/+$/, ""));
     expect(outputs.endpoint).not.toMatch(/\/$/);
     expect(outputs.region).toBe("auto");
     expect(outputs.bucket).toBe(bucket);
@@ -140,7 +119,7 @@ describe("object-read-write on one bucket", () => {
     const stateText = JSON.stringify(main.state);
     expect(Object.values(main.state)).toContain(child?.id);
     expect(stateText).not.toContain(outputs["secret-access-key"]);
-    expect(stateText).not.toContain(minter.value);
+    expect(stateText).not.toContain(emu.minter.value);
 
     // The credentials work on the bucket and nowhere else.
     const s3 = s3ClientFromOutputs(outputs);
@@ -150,15 +129,15 @@ describe("object-read-write on one bucket", () => {
     expect(await getText(s3, other, "anything")).toMatchObject({ ok: false, status: 403 });
 
     // Post: deletes exactly that child with the input token; S3 refuses the credentials afterwards.
-    emulator.resetCalls();
+    emu.emulator.resetCalls();
     const post = await runPost({ inputs, state: main.state, env: main.env });
     expect(post.exitCode, describeStep(post)).toBe(0);
     expect(warningLines(post)).toEqual([]);
     expect(
-      callsTo(emulator, "tokens.delete").map((call) => `${call.method} ${call.path} ${call.status}`),
-    ).toEqual([`DELETE /accounts/${emulator.accountId}/tokens/${child?.id} 200`]);
-    expect(callsTo(emulator, "tokens.delete")[0]?.tokenId).toBe(minter.id);
-    expect(liveChildIds(emulator)).toEqual([]);
+      callsTo(emu.emulator, "tokens.delete").map((call) => `${call.method} ${call.path} ${call.status}`),
+    ).toEqual([`DELETE /accounts/${emu.emulator.accountId}/tokens/${child?.id} 200`]);
+    expect(callsTo(emu.emulator, "tokens.delete")[0]?.tokenId).toBe(emu.minter.id);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
     const refused = await getText(s3, bucket, "build/app.js");
     expect(refused.ok).toBe(false);
     expect([401, 403]).toContain(refused.status);
@@ -167,8 +146,8 @@ describe("object-read-write on one bucket", () => {
 
   test("writes a job summary naming the token, bucket and expiry, and the post step adds the revocation", async () => {
     const bucket = bucketName("summary");
-    await emulator.createBucket(bucket);
-    const { main, post } = await runJob({ inputs: emulatorInputs(emulator, minter, bucket) });
+    await emu.emulator.createBucket(bucket);
+    const { main, post } = await runJob({ inputs: emulatorInputs(emu.emulator, emu.minter, bucket) });
     expect(main.exitCode, describeStep(main)).toBe(0);
     expect(post.exitCode, describeStep(post)).toBe(0);
     expect(main.summary).toContain(main.outputs["token-id"]);
@@ -181,16 +160,18 @@ describe("object-read-write on one bucket", () => {
 
   test("reads the token and account from CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID when the inputs are empty", async () => {
     const bucket = bucketName("fromenv");
-    await emulator.createBucket(bucket);
+    await emu.emulator.createBucket(bucket);
     const { main, post } = await runJob({
-      inputs: emulatorInputs(emulator, minter, bucket, { "api-token": "", "account-id": "" }),
-      env: { CLOUDFLARE_API_TOKEN: minter.value, CLOUDFLARE_ACCOUNT_ID: emulator.accountId },
+      inputs: emulatorInputs(emu.emulator, emu.minter, bucket, { "api-token": "", "account-id": "" }),
+      env: { CLOUDFLARE_API_TOKEN: emu.minter.value, CLOUDFLARE_ACCOUNT_ID: emu.emulator.accountId },
     });
     expect(main.exitCode, describeStep(main)).toBe(0);
-    expect(callsTo(emulator, "tokens.create")[0]?.path).toBe(`/accounts/${emulator.accountId}/tokens`);
+    expect(callsTo(emu.emulator, "tokens.create")[0]?.path).toBe(
+      `/accounts/${emu.emulator.accountId}/tokens`,
+    );
     expect(post.exitCode, describeStep(post)).toBe(0);
-    expect(callsTo(emulator, "tokens.delete").map((call) => call.status)).toEqual([200]);
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(callsTo(emu.emulator, "tokens.delete").map((call) => call.status)).toEqual([200]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
   });
 });
 
@@ -199,8 +180,8 @@ describe("several buckets", () => {
     const alpha = bucketName("alpha");
     const beta = bucketName("beta");
     const gamma = bucketName("gamma");
-    for (const bucket of [alpha, beta, gamma]) await emulator.createBucket(bucket);
-    const inputs = emulatorInputs(emulator, minter, `${beta}, ${alpha},${beta}`, {
+    for (const bucket of [alpha, beta, gamma]) await emu.emulator.createBucket(bucket);
+    const inputs = emulatorInputs(emu.emulator, emu.minter, `${beta}, ${alpha},${beta}`, {
       permission: "object-read-write",
     });
 
@@ -210,8 +191,8 @@ describe("several buckets", () => {
     const body = createBody();
     expect(body.policies).toHaveLength(1);
     expect(body.policies[0]?.resources).toEqual({
-      [bucketResource(emulator.accountId, beta)]: "*",
-      [bucketResource(emulator.accountId, alpha)]: "*",
+      [bucketResource(emu.emulator.accountId, beta)]: "*",
+      [bucketResource(emu.emulator.accountId, alpha)]: "*",
     });
 
     const s3 = s3ClientFromOutputs(main.outputs);
@@ -221,35 +202,35 @@ describe("several buckets", () => {
 
     const post = await runPost({ inputs, state: main.state, env: main.env });
     expect(post.exitCode, describeStep(post)).toBe(0);
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
     s3.destroy();
   });
 
   test("accepts newline-separated buckets with blank lines and spaces", async () => {
     const first = bucketName("first");
     const second = bucketName("second");
-    await emulator.createBucket(first);
-    await emulator.createBucket(second);
+    await emu.emulator.createBucket(first);
+    await emu.emulator.createBucket(second);
     const { main, post } = await runJob({
-      inputs: emulatorInputs(emulator, minter, `\n  ${second}  \n${first}\n\n${second}\n`),
+      inputs: emulatorInputs(emu.emulator, emu.minter, `\n  ${second}  \n${first}\n\n${second}\n`),
     });
     expect(main.exitCode, describeStep(main)).toBe(0);
     expect(main.outputs.bucket).toBe(`${second},${first}`);
     expect(Object.keys(createBody().policies[0]?.resources ?? {})).toEqual([
-      bucketResource(emulator.accountId, second),
-      bucketResource(emulator.accountId, first),
+      bucketResource(emu.emulator.accountId, second),
+      bucketResource(emu.emulator.accountId, first),
     ]);
     expect(post.exitCode, describeStep(post)).toBe(0);
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
   });
 });
 
 describe("object-read-only", () => {
   test("reads and lists objects but cannot write them", async () => {
     const bucket = bucketName("readonly");
-    await emulator.createBucket(bucket);
-    await emulator.putObject(bucket, "reports/latest.json", '{"ok":true}');
-    const inputs = emulatorInputs(emulator, minter, bucket); // permission defaults to object-read-only
+    await emu.emulator.createBucket(bucket);
+    await emu.emulator.putObject(bucket, "reports/latest.json", '{"ok":true}');
+    const inputs = emulatorInputs(emu.emulator, emu.minter, bucket); // permission defaults to object-read-only
 
     const main = await runMain({ inputs });
     expect(main.exitCode, describeStep(main)).toBe(0);
@@ -265,7 +246,7 @@ describe("object-read-only", () => {
 
     const post = await runPost({ inputs, state: main.state, env: main.env });
     expect(post.exitCode, describeStep(post)).toBe(0);
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
     s3.destroy();
   });
 });
@@ -273,8 +254,8 @@ describe("object-read-only", () => {
 describe("jurisdictions", () => {
   test("scopes an EU bucket with the eu resource key and works on the EU endpoint", async () => {
     const bucket = bucketName("eu");
-    await emulator.createBucket(bucket, "eu");
-    const inputs = emulatorInputs(emulator, minter, bucket, {
+    await emu.emulator.createBucket(bucket, "eu");
+    const inputs = emulatorInputs(emu.emulator, emu.minter, bucket, {
       jurisdiction: "eu",
       permission: "object-read-write",
     });
@@ -282,9 +263,9 @@ describe("jurisdictions", () => {
     const main = await runMain({ inputs });
     expect(main.exitCode, describeStep(main)).toBe(0);
     expect(createBody().policies[0]?.resources).toEqual({
-      [bucketResource(emulator.accountId, bucket, "eu")]: "*",
+      [bucketResource(emu.emulator.accountId, bucket, "eu")]: "*",
     });
-    expect(main.outputs.endpoint).toBe(emulator.s3Endpoint("eu").replace(/\/+$/, ""));
+    expect(main.outputs.endpoint).toBe(emu.emulator.s3Endpoint("eu").replace(/\/+$/, ""));
 
     const s3 = s3ClientFromOutputs(main.outputs);
     expect(await putText(s3, bucket, "gdpr.txt", "stays in the EU")).toMatchObject({ ok: true });
@@ -292,7 +273,7 @@ describe("jurisdictions", () => {
 
     const post = await runPost({ inputs, state: main.state, env: main.env });
     expect(post.exitCode, describeStep(post)).toBe(0);
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
     s3.destroy();
   });
 
@@ -301,31 +282,31 @@ describe("jurisdictions", () => {
     ["default", (account: string) => `https://${account}.r2.cloudflarestorage.com`],
   ])("derives the %s S3 endpoint when no s3-endpoint is given", async (jurisdiction, expected) => {
     const bucket = bucketName("derived");
-    await emulator.createBucket(bucket, jurisdiction as "eu");
+    await emu.emulator.createBucket(bucket, jurisdiction as "eu");
     const { main, post } = await runJob({
       // The real R2 host cannot be reached from here: skip the readiness wait.
-      inputs: emulatorInputs(emulator, minter, bucket, {
+      inputs: emulatorInputs(emu.emulator, emu.minter, bucket, {
         jurisdiction,
         "s3-endpoint": "",
         "wait-timeout": "0",
       }),
     });
     expect(main.exitCode, describeStep(main)).toBe(0);
-    expect(main.outputs.endpoint).toBe(expected(emulator.accountId));
-    expect(main.env.AWS_ENDPOINT_URL_S3).toBe(expected(emulator.accountId));
+    expect(main.outputs.endpoint).toBe(expected(emu.emulator.accountId));
+    expect(main.env.AWS_ENDPOINT_URL_S3).toBe(expected(emu.emulator.accountId));
     expect(createBody().policies[0]?.resources).toEqual({
-      [bucketResource(emulator.accountId, bucket, jurisdiction)]: "*",
+      [bucketResource(emu.emulator.accountId, bucket, jurisdiction)]: "*",
     });
     expect(post.exitCode, describeStep(post)).toBe(0);
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
   });
 });
 
 describe("token-scope user", () => {
   test("creates and deletes a user-owned child token through /user/tokens", async () => {
     const bucket = bucketName("user");
-    await emulator.createBucket(bucket);
-    const inputs = emulatorInputs(emulator, userMinter, bucket, {
+    await emu.emulator.createBucket(bucket);
+    const inputs = emulatorInputs(emu.emulator, emu.userMinter, bucket, {
       "token-scope": "user",
       permission: "object-read-write",
     });
@@ -333,22 +314,22 @@ describe("token-scope user", () => {
     const main = await runMain({ inputs });
     expect(main.exitCode, describeStep(main)).toBe(0);
     expect(
-      callsTo(emulator, "tokens.create").map((call) => `${call.method} ${call.path} ${call.status}`),
+      callsTo(emu.emulator, "tokens.create").map((call) => `${call.method} ${call.path} ${call.status}`),
     ).toEqual(["POST /user/tokens 200"]);
-    const [child] = emulator.liveChildTokens();
+    const [child] = emu.emulator.liveChildTokens();
     expect(child?.scope).toBe("user");
     expect(main.outputs["token-id"]).toBe(child?.id);
 
     const s3 = s3ClientFromOutputs(main.outputs);
     expect(await putText(s3, bucket, "u.txt", "user")).toMatchObject({ ok: true });
 
-    emulator.resetCalls();
+    emu.emulator.resetCalls();
     const post = await runPost({ inputs, state: main.state, env: main.env });
     expect(post.exitCode, describeStep(post)).toBe(0);
     expect(
-      callsTo(emulator, "tokens.delete").map((call) => `${call.method} ${call.path} ${call.status}`),
+      callsTo(emu.emulator, "tokens.delete").map((call) => `${call.method} ${call.path} ${call.status}`),
     ).toEqual([`DELETE /user/tokens/${child?.id} 200`]);
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
     s3.destroy();
   });
 });
@@ -356,9 +337,9 @@ describe("token-scope user", () => {
 describe("naming, env export and revocation switches", () => {
   test("names the child token-name plus a unique mint id", async () => {
     const bucket = bucketName("named");
-    await emulator.createBucket(bucket);
+    await emu.emulator.createBucket(bucket);
     const { main, post } = await runJob({
-      inputs: emulatorInputs(emulator, minter, bucket, { "token-name": "nightly backup (prod)" }),
+      inputs: emulatorInputs(emu.emulator, emu.minter, bucket, { "token-name": "nightly backup (prod)" }),
     });
     expect(main.exitCode, describeStep(main)).toBe(0);
     expect(createBody().name).toMatch(new RegExp(`^nightly backup \\(prod\\) ${MINT_ID}$`));
@@ -367,13 +348,13 @@ describe("naming, env export and revocation switches", () => {
 
   test("two runs of the same job get different mint ids", async () => {
     const bucket = bucketName("twice");
-    await emulator.createBucket(bucket);
-    const inputs = emulatorInputs(emulator, minter, bucket);
+    await emu.emulator.createBucket(bucket);
+    const inputs = emulatorInputs(emu.emulator, emu.minter, bucket);
     const first = await runJob({ inputs });
     const second = await runJob({ inputs });
     expect(first.main.exitCode, describeStep(first.main)).toBe(0);
     expect(second.main.exitCode, describeStep(second.main)).toBe(0);
-    const [nameA, nameB] = callsTo(emulator, "tokens.create").map((call) => createBodyOf(call).name);
+    const [nameA, nameB] = callsTo(emu.emulator, "tokens.create").map((call) => createBodyOf(call).name);
     expect(nameA).toMatch(DEFAULT_NAME);
     expect(nameB).toMatch(DEFAULT_NAME);
     expect(nameA).not.toBe(nameB);
@@ -382,110 +363,96 @@ describe("naming, env export and revocation switches", () => {
 
   test("export-env false sets the outputs but exports no AWS_* variable", async () => {
     const bucket = bucketName("noenv");
-    await emulator.createBucket(bucket);
+    await emu.emulator.createBucket(bucket);
     const { main, post } = await runJob({
-      inputs: emulatorInputs(emulator, minter, bucket, { "export-env": "false" }),
+      inputs: emulatorInputs(emu.emulator, emu.minter, bucket, { "export-env": "false" }),
     });
     expect(main.exitCode, describeStep(main)).toBe(0);
     expect(Object.keys(main.env).filter((name) => name.startsWith("AWS_"))).toEqual([]);
     expect(main.files.raw.env).not.toContain("AWS_");
     expect(main.outputs["access-key-id"]).toMatch(/^[0-9a-f]{32}$/);
     expect(main.outputs["secret-access-key"]).toMatch(/^[0-9a-f]{64}$/);
-    expect(main.outputs.endpoint).toBe(emulator.s3Endpoint().replace(/\/+$/, ""));
+    expect(main.outputs.endpoint).toBe(emu.emulator.s3Endpoint().replace(/\/+$/, ""));
     expect(post.exitCode, describeStep(post)).toBe(0);
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
   });
 
   test("revoke false: the post step says revocation was skipped and the token stays alive", async () => {
     const bucket = bucketName("keep");
-    await emulator.createBucket(bucket);
+    await emu.emulator.createBucket(bucket);
     const { main, post } = await runJob({
-      inputs: emulatorInputs(emulator, minter, bucket, { revoke: "false" }),
+      inputs: emulatorInputs(emu.emulator, emu.minter, bucket, { revoke: "false" }),
     });
     expect(main.exitCode, describeStep(main)).toBe(0);
     expect(post.exitCode, describeStep(post)).toBe(0);
     expect(post.stdout).toMatch(/skip/i);
     expect(warningLines(post)).toEqual([]);
-    expect(callsTo(emulator, "tokens.delete")).toEqual([]);
+    expect(callsTo(emu.emulator, "tokens.delete")).toEqual([]);
     const tokenId = main.outputs["token-id"] as string;
-    expect(liveChildIds(emulator)).toEqual([tokenId]);
+    expect(liveChildIds(emu.emulator)).toEqual([tokenId]);
     const s3 = s3ClientFromOutputs(main.outputs);
     expect(await listKeys(s3, bucket)).toMatchObject({ ok: true });
     s3.destroy();
 
     // Clean up by hand, as the user would.
     const deleted = await cloudflareApi(
-      emulator,
-      minter,
+      emu.emulator,
+      emu.minter,
       "DELETE",
-      `/accounts/${emulator.accountId}/tokens/${tokenId}`,
+      `/accounts/${emu.emulator.accountId}/tokens/${tokenId}`,
     );
     expect(deleted.status).toBe(200);
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
   });
 });
 
 describe("permission-group ids", () => {
   test("a 403 on create (token lacks Account API Tokens Write) fails without a permission-group lookup", async () => {
     const bucket = bucketName("weak");
-    await emulator.createBucket(bucket);
-    const weak = await emulator.seedToken({ scope: "account", preset: "r2-admin" });
-    const main = await runMain({ inputs: emulatorInputs(emulator, weak, bucket) });
+    await emu.emulator.createBucket(bucket);
+    const weak = await emu.emulator.seedToken({ scope: "account", preset: "r2-admin" });
+    const main = await runMain({ inputs: emulatorInputs(emu.emulator, weak, bucket) });
     expect(main.exitCode, describeStep(main)).toBe(1);
-    expect(callSequence(emulator)).toEqual(["tokens.create 403"]);
+    expect(callSequence(emu.emulator)).toEqual(["tokens.create 403"]);
     const errors = errorLines(main);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/403/);
     expect(errors[0]).toMatch(/API Tokens Write/);
-    expect(liveChildIds(emulator)).toEqual([]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
     expect(main.outputs["access-key-id"] ?? "").toBe("");
     expect(main.outputs["secret-access-key"] ?? "").toBe("");
   });
 
   describe("when Cloudflare rotated the R2 group ids", () => {
-    let rotated: Emulator;
-    let rotatedMinter: SeededToken;
-    let rotatedUserMinter: SeededToken;
     const NEW_WRITE_ID = "0f0f0f0f0f0f4f0f8f0f0f0f0f0f0f01";
     const NEW_READ_ID = "0f0f0f0f0f0f4f0f8f0f0f0f0f0f0f02";
 
-    beforeAll(async () => {
-      rotated = await startQuietEmulator({
-        permissionGroupIds: {
-          "Workers R2 Storage Bucket Item Write": NEW_WRITE_ID,
-          "Workers R2 Storage Bucket Item Read": NEW_READ_ID,
-        },
-      });
-      rotatedMinter = await rotated.seedToken({ scope: "account", preset: "minter" });
-      rotatedUserMinter = await rotated.seedToken({ scope: "user", preset: "user-minter" });
-    });
-
-    afterAll(async () => {
-      await rotated?.close();
-    });
-
-    afterEach(async () => {
-      expect(
-        await deleteLeftoverChildTokens(rotated, { account: rotatedMinter, user: rotatedUserMinter }),
-      ).toEqual([]);
+    const rotated = useEmulator({
+      permissionGroupIds: {
+        "Workers R2 Storage Bucket Item Write": NEW_WRITE_ID,
+        "Workers R2 Storage Bucket Item Read": NEW_READ_ID,
+      },
+      minters: ["account", "user"],
     });
 
     test("a 400 on create looks the groups up by name and creates once more", async () => {
       const bucket = bucketName("rotated");
-      await rotated.createBucket(bucket);
-      rotated.resetCalls();
-      const inputs = emulatorInputs(rotated, rotatedMinter, bucket, { permission: "object-read-write" });
+      await rotated.emulator.createBucket(bucket);
+      rotated.emulator.resetCalls();
+      const inputs = emulatorInputs(rotated.emulator, rotated.minter, bucket, {
+        permission: "object-read-write",
+      });
 
       const main = await runMain({ inputs });
       expect(main.exitCode, describeStep(main)).toBe(0);
-      expect(callSequence(rotated)).toEqual([
+      expect(callSequence(rotated.emulator)).toEqual([
         "tokens.create 400",
         "permission_groups.list 200",
         "tokens.create 200",
       ]);
-      const [, lookup, create] = rotated.calls;
+      const [, lookup, create] = rotated.emulator.calls;
       expect(lookup?.path).toMatch(
-        new RegExp(`^/accounts/${rotated.accountId}/tokens/permission_groups(\\?|$)`),
+        new RegExp(`^/accounts/${rotated.emulator.accountId}/tokens/permission_groups(\\?|$)`),
       );
       expect(groupIdsOf(create)).toEqual([NEW_WRITE_ID]);
 
@@ -494,26 +461,26 @@ describe("permission-group ids", () => {
       s3.destroy();
       const post = await runPost({ inputs, state: main.state, env: main.env });
       expect(post.exitCode, describeStep(post)).toBe(0);
-      expect(liveChildIds(rotated)).toEqual([]);
+      expect(liveChildIds(rotated.emulator)).toEqual([]);
     });
 
     test("with token-scope user the lookup uses /user/tokens/permission_groups", async () => {
       const bucket = bucketName("rotuser");
-      await rotated.createBucket(bucket);
-      rotated.resetCalls();
+      await rotated.emulator.createBucket(bucket);
+      rotated.emulator.resetCalls();
       const { main, post } = await runJob({
-        inputs: emulatorInputs(rotated, rotatedUserMinter, bucket, { "token-scope": "user" }),
+        inputs: emulatorInputs(rotated.emulator, rotated.userMinter, bucket, { "token-scope": "user" }),
       });
       expect(main.exitCode, describeStep(main)).toBe(0);
-      expect(callSequence(rotated).slice(0, 3)).toEqual([
+      expect(callSequence(rotated.emulator).slice(0, 3)).toEqual([
         "tokens.create 400",
         "permission_groups.list 200",
         "tokens.create 200",
       ]);
-      expect(rotated.calls[1]?.path).toMatch(/^\/user\/tokens\/permission_groups(\?|$)/);
-      expect(groupIdsOf(rotated.calls[2])).toEqual([NEW_READ_ID]);
+      expect(rotated.emulator.calls[1]?.path).toMatch(/^\/user\/tokens\/permission_groups(\?|$)/);
+      expect(groupIdsOf(rotated.emulator.calls[2])).toEqual([NEW_READ_ID]);
       expect(post.exitCode, describeStep(post)).toBe(0);
-      expect(liveChildIds(rotated)).toEqual([]);
+      expect(liveChildIds(rotated.emulator)).toEqual([]);
     });
   });
 });

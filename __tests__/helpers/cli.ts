@@ -11,9 +11,9 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { mainScript } from "../../scripts/harness/runner.js";
+import { type SpawnResult, spawnWithTimeout } from "../../scripts/harness/spawn.js";
 import type { Emulator } from "./emulator.js";
-import { mainScript } from "./runner.js";
-import { type SpawnResult, spawnWithTimeout } from "./spawn.js";
 
 /** The CLI bundle under test (follows R2E_E2E_DIST like the action's bundles). */
 export const cliScript = path.join(path.dirname(path.dirname(mainScript)), "cli/index.js");

@@ -1,12 +1,12 @@
 /**
- * Small helpers around the emulator (emulator/index.ts) for the end-to-end tests: unique bucket
- * names, the inputs that point the action at the emulator, call filters and clean-up.
+ * Small helpers around the emulator (emulator/index.ts) for the end-to-end tests: call filters,
+ * direct API calls and clean-up. Bucket names and the action's inputs come from the runner harness
+ * (scripts/harness/emulator-inputs.ts), which the benchmarks share.
  */
-import { randomBytes } from "node:crypto";
 import { startEmulator } from "../../emulator/index.js";
 import type { CallRecord, EmulatorOptions, SeededToken } from "../../emulator/types.js";
-import type { Inputs } from "./runner.js";
 
+export { bucketName, emulatorInputs } from "../../scripts/harness/emulator-inputs.js";
 export { startEmulator };
 export type Emulator = Awaited<ReturnType<typeof startEmulator>>;
 
@@ -19,34 +19,9 @@ export function startQuietEmulator(options: EmulatorOptions = {}): Promise<Emula
   return startEmulator({ propagationDelayMs: 0, revocationDelayMs: 0, latencyMs: 0, ...options });
 }
 
-let counter = 0;
-/** A bucket name no other test uses (valid R2 name: lower-case letters, digits, hyphens). */
-export function bucketName(label = "bkt"): string {
-  counter += 1;
-  return `${label}-${counter}-${randomBytes(3).toString("hex")}`;
-}
-
 /** The resource key of a bucket in a token policy. */
 export function bucketResource(accountId: string, bucket: string, jurisdiction = "default"): string {
   return `com.cloudflare.edge.r2.bucket.${accountId}_${jurisdiction}_${bucket}`;
-}
-
-/** Inputs that point the action at the emulator (API and S3 endpoint of the jurisdiction). */
-export function emulatorInputs(
-  emulator: Emulator,
-  token: SeededToken,
-  bucket: string,
-  overrides: Inputs = {},
-): Inputs {
-  const jurisdiction = overrides.jurisdiction ?? "default";
-  return {
-    "api-token": token.value,
-    "account-id": emulator.accountId,
-    bucket,
-    "api-url": emulator.apiUrl,
-    "s3-endpoint": emulator.s3Endpoint(jurisdiction === "default" ? undefined : (jurisdiction as "eu")),
-    ...overrides,
-  };
 }
 
 export function callsTo(emulator: Emulator, route: CallRecord["route"]): CallRecord[] {

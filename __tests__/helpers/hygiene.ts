@@ -13,8 +13,8 @@
  *   know about (another run's token, an orphan's value).
  */
 import { createHash } from "node:crypto";
+import type { JobResult, StepResult } from "../../scripts/harness/runner.js";
 import type { RecordedSecret } from "./api-recorder.js";
-import type { JobResult, StepResult } from "./runner.js";
 import { findSecretLeaks } from "./secret-scan.js";
 
 export interface HygieneOptions {

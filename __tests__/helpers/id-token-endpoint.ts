@@ -12,8 +12,8 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { jobContext } from "../../scripts/harness/runner.js";
 import type { GitHubClaims, OidcIssuer, SignOptions } from "./oidc-issuer.js";
-import { jobContext } from "./runner.js";
 
 /** The claims GitHub puts in this harness job's ID tokens (see runner.ts jobContext). */
 export function jobClaims(issuer: OidcIssuer, overrides: Partial<GitHubClaims> = {}): GitHubClaims {

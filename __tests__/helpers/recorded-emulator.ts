@@ -1,13 +1,21 @@
 /**
- * One emulator with the API recorder in front of it and the usual seeded minters: the fixture of
- * the fault, secret-hygiene and load suites. Every job it runs has RUNNER_DEBUG=1 and is checked for
- * secret hygiene (hygiene.ts) with the exact secrets the action received.
+ * One emulator with the API recorder in front of it and the usual seeded minters: the per-test
+ * fixture of the fault and load suites, whose tests each want other emulator options (a whole file
+ * gets the same with useEmulator({ record: true })). Every job it runs has RUNNER_DEBUG=1 and is
+ * checked for secret hygiene (hygiene.ts) with the exact secrets the action received.
  */
 import type { CallRecord, EmulatorOptions, SeededToken } from "../../emulator/types.js";
+import {
+  describeStep,
+  type Inputs,
+  type JobOptions,
+  type JobResult,
+  runMain,
+  runPost,
+} from "../../scripts/harness/runner.js";
 import { type ApiRecorder, startApiRecorder } from "./api-recorder.js";
 import { deleteLeftoverChildTokens, type Emulator, emulatorInputs, startQuietEmulator } from "./emulator.js";
 import { assertHygiene } from "./hygiene.js";
-import { describeStep, type Inputs, type JobOptions, type JobResult, runMain, runPost } from "./runner.js";
 
 /** A job with the Cloudflare API calls of each step (the emulator's records, split at post's start). */
 export interface RecordedJob extends JobResult {
@@ -43,6 +51,44 @@ export function givenToken(options: Pick<JobOptions, "inputs" | "env">): Record<
   return given;
 }
 
+/**
+ * main + post as runJob runs them, with RUNNER_DEBUG=1, each step's calls split apart, and the
+ * hygiene check against the input token and every secret the recorder saw during the job.
+ */
+export async function recordedJob(
+  emulator: Emulator,
+  recorder: ApiRecorder,
+  options: JobOptions,
+): Promise<RecordedJob> {
+  recorder.reset();
+  // runJob's sequence (main, then post with main's state and exported env), split so that each
+  // step's calls can be told apart.
+  const { post: postOverrides, carryEnv = true, ...shared } = { debug: true, ...options };
+  const before = emulator.calls.length;
+  const main = await runMain(shared);
+  const split = emulator.calls.length;
+  const post = await runPost({
+    ...shared,
+    ...postOverrides,
+    inputs: { ...shared.inputs, ...postOverrides?.inputs },
+    env: { ...(carryEnv ? main.env : {}), ...shared.env, ...postOverrides?.env },
+    state: main.state,
+  });
+  const job: RecordedJob = {
+    main,
+    post,
+    mainCalls: emulator.calls.slice(before, split),
+    postCalls: emulator.calls.slice(split),
+  };
+  try {
+    assertHygiene(job, { given: givenToken(options), recorded: recorder.secrets });
+  } catch (error) {
+    // The emulator's values are fake, so the steps can be shown to explain the finding.
+    throw new Error(`${(error as Error).message}\n${describeStep(main)}\n${describeStep(post)}`);
+  }
+  return job;
+}
+
 export async function startRecordedEmulator(options: EmulatorOptions = {}): Promise<RecordedEmulator> {
   const emulator = await startQuietEmulator(options);
   const recorder = await startApiRecorder(emulator.apiUrl);
@@ -55,35 +101,7 @@ export async function startRecordedEmulator(options: EmulatorOptions = {}): Prom
     userMinter,
     inputs: (bucket, overrides = {}, token = minter) =>
       emulatorInputs(emulator, token, bucket, { "api-url": recorder.apiUrl, ...overrides }),
-    async job(options) {
-      recorder.reset();
-      // runJob's sequence (main, then post with main's state and exported env), split so that each
-      // step's calls can be told apart.
-      const { post: postOverrides, carryEnv = true, ...shared } = { debug: true, ...options };
-      const before = emulator.calls.length;
-      const main = await runMain(shared);
-      const split = emulator.calls.length;
-      const post = await runPost({
-        ...shared,
-        ...postOverrides,
-        inputs: { ...shared.inputs, ...postOverrides?.inputs },
-        env: { ...(carryEnv ? main.env : {}), ...shared.env, ...postOverrides?.env },
-        state: main.state,
-      });
-      const job: RecordedJob = {
-        main,
-        post,
-        mainCalls: emulator.calls.slice(before, split),
-        postCalls: emulator.calls.slice(split),
-      };
-      try {
-        assertHygiene(job, { given: givenToken(options), recorded: recorder.secrets });
-      } catch (error) {
-        // The emulator's values are fake, so the steps can be shown to explain the finding.
-        throw new Error(`${(error as Error).message}\n${describeStep(main)}\n${describeStep(post)}`);
-      }
-      return job;
-    },
+    job: (options) => recordedJob(emulator, recorder, options),
     cleanUp: () => deleteLeftoverChildTokens(emulator, { account: minter, user: userMinter }),
     async close() {
       await recorder.close();

@@ -12,8 +12,8 @@ import {
   S3Client,
   S3ServiceException,
 } from "@aws-sdk/client-s3";
+import { type SpawnResult, spawnWithTimeout } from "../../scripts/harness/spawn.js";
 import { requireClient } from "./clients.js";
-import { type SpawnResult, spawnWithTimeout } from "./spawn.js";
 
 export interface S3Credentials {
   accessKeyId: string;

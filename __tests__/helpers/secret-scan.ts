@@ -13,8 +13,8 @@
  *   after the secret was masked.
  * - `requireMask` (default true for main): every secret was masked at some point in main's stdout.
  */
-import type { JobResult, StepResult } from "./runner.js";
-import { unescapeCommandData } from "./runner.js";
+import type { JobResult, StepResult } from "../../scripts/harness/runner.js";
+import { unescapeCommandData } from "../../scripts/harness/runner.js";
 
 export type Secrets = string[] | Record<string, string>;
 

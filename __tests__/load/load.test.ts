@@ -9,10 +9,6 @@
 // has two cores, so at most LOAD_CONCURRENCY (default 16) runs are in flight at once: one process
 // each, main then post.
 import { expect, test } from "vitest";
-import { bucketName, liveChildIds } from "../helpers/emulator.js";
-import { type HygieneOptions, hygieneProblems } from "../helpers/hygiene.js";
-import { settleWithConcurrency } from "../helpers/pool.js";
-import { startRecordedEmulator } from "../helpers/recorded-emulator.js";
 import {
   describeStep,
   errorLines,
@@ -21,7 +17,11 @@ import {
   runPost,
   type StepResult,
   warningLines,
-} from "../helpers/runner.js";
+} from "../../scripts/harness/runner.js";
+import { bucketName, liveChildIds } from "../helpers/emulator.js";
+import { type HygieneOptions, hygieneProblems } from "../helpers/hygiene.js";
+import { settleWithConcurrency } from "../helpers/pool.js";
+import { startRecordedEmulator } from "../helpers/recorded-emulator.js";
 
 const RUNS = Number(process.env.LOAD_RUNS ?? 40);
 const CONCURRENCY = Number(process.env.LOAD_CONCURRENCY ?? 16);

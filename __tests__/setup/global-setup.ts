@@ -14,8 +14,8 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { build } from "../../scripts/build.js";
+import { repoRoot } from "../../scripts/harness/paths.js";
 import { findMissing, installLine, installPlan, MISSING_ENV, underCi } from "../helpers/clients.js";
-import { repoRoot } from "../helpers/paths.js";
 
 /** Everything the bundles are made from. */
 const BUILD_INPUTS = ["src", "package.json", "package-lock.json", "tsconfig.json", "scripts/build.ts"];

@@ -4,7 +4,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, test } from "vitest";
-import { repoRoot } from "../helpers/paths.js";
+import { repoRoot } from "../../scripts/harness/paths.js";
 
 const SRC = path.join(repoRoot, "src");
 const WINGS = ["action", "cli", "keyless", "node"];

@@ -2,8 +2,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, test } from "vitest";
+import { repoRoot } from "../../scripts/harness/paths.js";
 import { CLIENT_NAMES, CLIENTS, installLine, installPlan, underCi } from "../helpers/clients.js";
-import { repoRoot } from "../helpers/paths.js";
 import { sourceHash } from "../setup/global-setup.js";
 
 const base = { missing: ["aws", "boto3"] as const, hasAptGet: true, installAllowed: true };

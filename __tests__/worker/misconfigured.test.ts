@@ -4,25 +4,22 @@
  * own Worker (its own isolate), since the configuration is read once per isolate.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { callSequence, type Emulator, startQuietEmulator } from "../helpers/emulator.js";
+import { callSequence } from "../helpers/emulator.js";
 import { type OidcIssuer, startOidcIssuer } from "../helpers/oidc-issuer.js";
+import { useEmulator } from "../helpers/use-emulator.js";
 import { startVendingWorker } from "../helpers/vending-worker.js";
 import { POLICY, REPO } from "./fixtures.js";
 
-let emulator: Emulator;
+const emu = useEmulator({ buckets: ["artifacts"] });
+
 let issuer: OidcIssuer;
-let minterValue: string;
 
 beforeAll(async () => {
-  emulator = await startQuietEmulator();
-  minterValue = emulator.seedToken({ scope: "account", preset: "minter" }).value;
-  emulator.createBucket("artifacts");
   issuer = await startOidcIssuer();
 });
 
 afterAll(async () => {
   await issuer?.close();
-  await emulator?.close();
 });
 
 const CASES: {
@@ -72,27 +69,27 @@ const CASES: {
 describe("a misconfigured Worker → 500 server_misconfigured, no call, no crash", () => {
   it.each(CASES)("$name", async ({ policy, vars, message }) => {
     const worker = await startVendingWorker({
-      emulator,
+      emulator: emu.emulator,
       issuer: issuer.issuer,
-      apiToken: minterValue,
+      apiToken: emu.minter.value,
       policy: policy ?? POLICY,
       ...(vars ? { vars } : {}),
     });
     try {
-      emulator.resetCalls();
+      emu.emulator.resetCalls();
       const token = await issuer.sign(issuer.claims({ repository: REPO }));
       for (const route of ["/v1/mint", "/v1/revoke"]) {
         const answer = await worker.post(route, token, { bucket: "artifacts", "token-id": "0".repeat(32) });
         expect(answer.status, answer.text).toBe(500);
         expect(answer.body.error?.code).toBe("server_misconfigured");
         for (const fragment of message) expect(answer.body.error?.message).toContain(fragment);
-        expect(answer.text).not.toContain(minterValue);
+        expect(answer.text).not.toContain(emu.minter.value);
       }
-      expect(callSequence(emulator)).toEqual([]);
+      expect(callSequence(emu.emulator)).toEqual([]);
       // The isolate is still alive and says the same again.
       const again = await worker.mint(token, { bucket: "artifacts" });
       expect(again.body.error?.code).toBe("server_misconfigured");
-      expect(worker.logs.join("\n")).not.toContain(minterValue);
+      expect(worker.logs.join("\n")).not.toContain(emu.minter.value);
     } finally {
       await worker.dispose();
     }

@@ -3,32 +3,29 @@
  * stable code and a message that names the failed claim or policy rule, and nothing minted or deleted
  * (the emulator saw no Cloudflare call for a refused mint, no DELETE for a refused revoke).
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { callSequence, type Emulator, startQuietEmulator } from "../helpers/emulator.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { callSequence } from "../helpers/emulator.js";
 import {
   type GitHubClaims,
   type OidcIssuer,
   type SignOptions,
   startOidcIssuer,
 } from "../helpers/oidc-issuer.js";
+import { useEmulator } from "../helpers/use-emulator.js";
 import { startVendingWorker, type VendingWorker, type WorkerAnswer } from "../helpers/vending-worker.js";
 import { BUCKETS, OTHER_REPO, PIPELINES, POLICY, REPO } from "./fixtures.js";
 
-let emulator: Emulator;
+const emu = useEmulator({ buckets: [...BUCKETS] });
+
 let issuer: OidcIssuer;
 let worker: VendingWorker;
-let minterValue: string;
 
 beforeAll(async () => {
-  emulator = await startQuietEmulator();
-  const minter = emulator.seedToken({ scope: "account", preset: "minter" });
-  minterValue = minter.value;
-  for (const bucket of BUCKETS) emulator.createBucket(bucket);
   issuer = await startOidcIssuer();
   worker = await startVendingWorker({
-    emulator,
+    emulator: emu.emulator,
     issuer: issuer.issuer,
-    apiToken: minter.value,
+    apiToken: emu.minter.value,
     policy: POLICY,
   });
 });
@@ -36,10 +33,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker?.dispose();
   await issuer?.close();
-  await emulator?.close();
 });
-
-beforeEach(() => emulator.resetCalls());
 
 function expectError(answer: WorkerAnswer, status: number, code: string, ...fragments: string[]): void {
   expect(answer.status, answer.text).toBe(status);
@@ -47,7 +41,7 @@ function expectError(answer: WorkerAnswer, status: number, code: string, ...frag
   expect(answer.body.error?.status).toBe(status);
   expect(answer.body.error?.code).toBe(code);
   for (const fragment of fragments) expect(answer.body.error?.message).toContain(fragment);
-  expect(answer.text).not.toContain(minterValue);
+  expect(answer.text).not.toContain(emu.minter.value);
 }
 
 interface MintRefusal {
@@ -299,8 +293,8 @@ describe("POST /v1/mint refusals: nothing is minted", () => {
     });
     expectError(answer, refusal.status, refusal.code, ...refusal.message);
     if (refusal.status === 401) expect(answer.headers.get("www-authenticate")).toMatch(/^Bearer /);
-    expect(callSequence(emulator)).toEqual([]);
-    expect(emulator.liveChildTokens()).toEqual([]);
+    expect(callSequence(emu.emulator)).toEqual([]);
+    expect(emu.emulator.liveChildTokens()).toEqual([]);
   });
 });
 
@@ -308,7 +302,7 @@ describe("POST /v1/revoke refusals: nothing is deleted", () => {
   async function mintFor(claims: GitHubClaims): Promise<string> {
     const minted = await worker.mint(await issuer.sign(claims), artifacts);
     expect(minted.status, minted.text).toBe(200);
-    emulator.resetCalls();
+    emu.emulator.resetCalls();
     return minted.body["token-id"] ?? "";
   }
 
@@ -329,8 +323,8 @@ describe("POST /v1/revoke refusals: nothing is deleted", () => {
       "nothing was deleted",
     );
     expect(answer.text).not.toContain(REPO);
-    expect(callSequence(emulator)).toEqual(["tokens.get 200"]);
-    expect(emulator.liveChildTokens().map((t) => t.id)).toContain(tokenId);
+    expect(callSequence(emu.emulator)).toEqual(["tokens.get 200"]);
+    expect(emu.emulator.liveChildTokens().map((t) => t.id)).toContain(tokenId);
     expect((await worker.revoke(await issuer.sign(owner), tokenId)).body).toEqual({ revoked: true });
   });
 
@@ -347,17 +341,19 @@ describe("POST /v1/revoke refusals: nothing is deleted", () => {
       `another run of ${REPO}, not run ${other.run_id}`,
       "nothing was deleted",
     );
-    expect(callSequence(emulator)).toEqual(["tokens.get 200"]);
-    expect(emulator.liveChildTokens().map((t) => t.id)).toContain(tokenId);
+    expect(callSequence(emu.emulator)).toEqual(["tokens.get 200"]);
+    expect(emu.emulator.liveChildTokens().map((t) => t.id)).toContain(tokenId);
     expect((await worker.revoke(await issuer.sign(owner), tokenId)).body).toEqual({ revoked: true });
   });
 
   it("a token this tool did not mint (the Worker's own) → 403 not_owner", async () => {
-    const own = emulator.liveTokens().find((t) => !emulator.liveChildTokens().some((c) => c.id === t.id));
+    const own = emu.emulator
+      .liveTokens()
+      .find((t) => !emu.emulator.liveChildTokens().some((c) => c.id === t.id));
     expect(own).toBeDefined();
     const answer = await worker.revoke(await issuer.sign(issuer.claims({ repository: REPO })), own?.id ?? "");
     expectError(answer, 403, "not_owner", "nothing was deleted");
-    expect(callSequence(emulator)).toEqual(["tokens.get 200"]);
+    expect(callSequence(emu.emulator)).toEqual(["tokens.get 200"]);
   });
 
   it.each([
@@ -369,7 +365,7 @@ describe("POST /v1/revoke refusals: nothing is deleted", () => {
     const tokenId = await mintFor(owner);
     const answer = await worker.revoke(await issuer.sign(owner, sign), tokenId);
     expectError(answer, 401, code);
-    expect(callSequence(emulator)).toEqual([]);
+    expect(callSequence(emu.emulator)).toEqual([]);
     expect((await worker.revoke(await issuer.sign(owner), tokenId)).body).toEqual({ revoked: true });
   });
 
@@ -377,7 +373,7 @@ describe("POST /v1/revoke refusals: nothing is deleted", () => {
     expectError(await worker.revoke(undefined, "0".repeat(32)), 401, "unauthenticated");
     const token = await issuer.sign(issuer.claims({ repository: REPO }));
     expectError(await worker.revoke(token, "../../tokens"), 400, "bad_request", "not a token id");
-    expect(callSequence(emulator)).toEqual([]);
+    expect(callSequence(emu.emulator)).toEqual([]);
   });
 });
 
@@ -388,6 +384,6 @@ describe("routing", () => {
     const get = await worker.request("/v1/mint", { method: "GET" });
     expectError(get, 405, "method_not_allowed", "POST only");
     expect(get.headers.get("allow")).toBe("POST");
-    expect(callSequence(emulator)).toEqual([]);
+    expect(callSequence(emu.emulator)).toEqual([]);
   });
 });

@@ -2,29 +2,26 @@
  * The vending Worker in workerd (Miniflare), against the Cloudflare emulator and a local OIDC issuer:
  * mint, use the credentials with a real S3 client, revoke; the child's name; the logs.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { callSequence, type Emulator, startQuietEmulator } from "../helpers/emulator.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { callSequence } from "../helpers/emulator.js";
 import { type OidcIssuer, startOidcIssuer } from "../helpers/oidc-issuer.js";
 import { getText, putText, s3ClientFromOutputs } from "../helpers/s3.js";
+import { useEmulator } from "../helpers/use-emulator.js";
 import { startVendingWorker, type VendingWorker } from "../helpers/vending-worker.js";
 import { BUCKETS, childNamePattern, PIPELINES, POLICY, REPO } from "./fixtures.js";
 
-let emulator: Emulator;
+const emu = useEmulator({ buckets: [...BUCKETS] });
+
 let issuer: OidcIssuer;
 let worker: VendingWorker;
-let minterValue: string;
 const secretsSeen: string[] = [];
 
 beforeAll(async () => {
-  emulator = await startQuietEmulator();
-  const minter = emulator.seedToken({ scope: "account", preset: "minter" });
-  minterValue = minter.value;
-  for (const bucket of BUCKETS) emulator.createBucket(bucket);
   issuer = await startOidcIssuer();
   worker = await startVendingWorker({
-    emulator,
+    emulator: emu.emulator,
     issuer: issuer.issuer,
-    apiToken: minter.value,
+    apiToken: emu.minter.value,
     policy: POLICY,
   });
 });
@@ -32,10 +29,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker?.dispose();
   await issuer?.close();
-  await emulator?.close();
 });
-
-beforeEach(() => emulator.resetCalls());
 
 const outputs = (body: object) => body as Record<string, string>;
 
@@ -74,7 +68,7 @@ describe("POST /v1/mint and /v1/revoke through the Worker", () => {
     expect(body).toMatchObject({
       mode: "token",
       "session-token": "",
-      endpoint: emulator.s3Endpoint(),
+      endpoint: emu.emulator.s3Endpoint(),
       region: "auto",
       bucket: "artifacts",
     });
@@ -85,9 +79,9 @@ describe("POST /v1/mint and /v1/revoke through the Worker", () => {
     expect(expires - before).toBeGreaterThan(3_590_000);
     expect(expires - before).toBeLessThanOrEqual(3_601_000);
     // The floor: one Cloudflare call, the create (wait-timeout 0: the Worker makes no S3 call).
-    expect(callSequence(emulator)).toEqual(["tokens.create 200"]);
+    expect(callSequence(emu.emulator)).toEqual(["tokens.create 200"]);
 
-    const children = emulator.liveChildTokens();
+    const children = emu.emulator.liveChildTokens();
     expect(children.map((child) => child.id)).toEqual([body["token-id"]]);
     expect(children[0]?.name).toMatch(childNamePattern(REPO, claims.run_id));
 
@@ -97,12 +91,12 @@ describe("POST /v1/mint and /v1/revoke through the Worker", () => {
     // Bucket-scoped: another bucket is refused.
     expect(await putText(s3, "secrets", "x", "y")).toMatchObject({ ok: false, status: 403 });
 
-    emulator.resetCalls();
+    emu.emulator.resetCalls();
     const revoked = await worker.revoke(token, body["token-id"] ?? "");
     expect(revoked.status, revoked.text).toBe(200);
     expect(revoked.body).toEqual({ revoked: true });
-    expect(callSequence(emulator)).toEqual(["tokens.get 200", "tokens.delete 200"]);
-    expect(emulator.liveChildTokens()).toEqual([]);
+    expect(callSequence(emu.emulator)).toEqual(["tokens.get 200", "tokens.delete 200"]);
+    expect(emu.emulator.liveChildTokens()).toEqual([]);
     expect(await putText(s3, "artifacts", "build/late.tar", "bits")).toMatchObject({ ok: false });
 
     const again = await worker.revoke(token, body["token-id"] ?? "");
@@ -125,10 +119,10 @@ describe("POST /v1/mint and /v1/revoke through the Worker", () => {
     const expires = Date.parse(minted.body["expires-at"] ?? "");
     expect(expires - before).toBeGreaterThan(7_190_000);
     expect(expires - before).toBeLessThanOrEqual(7_201_000);
-    const child = emulator.liveChildTokens().find((t) => t.id === minted.body["token-id"]);
+    const child = emu.emulator.liveChildTokens().find((t) => t.id === minted.body["token-id"]);
     expect(child?.name).toMatch(childNamePattern(REPO, claims.run_id, "3", "Nightly build"));
 
-    emulator.putObject("logs-nightly", "today.log", "log line");
+    emu.emulator.putObject("logs-nightly", "today.log", "log line");
     const s3 = s3ClientFromOutputs(outputs(minted.body));
     expect(await getText(s3, "logs-nightly", "today.log")).toMatchObject({ ok: true, body: "log line" });
     // Read-only.
@@ -152,8 +146,8 @@ describe("POST /v1/mint and /v1/revoke through the Worker", () => {
     remember(minted.body);
     expect(minted.body.mode).toBe("hybrid");
     expect(minted.body["session-token"]).not.toBe("");
-    expect(callSequence(emulator)).toEqual(["tokens.create 200", "r2.temp_credentials 200"]);
-    const child = emulator.liveChildTokens().find((t) => t.id === minted.body["token-id"]);
+    expect(callSequence(emu.emulator)).toEqual(["tokens.create 200", "r2.temp_credentials 200"]);
+    const child = emu.emulator.liveChildTokens().find((t) => t.id === minted.body["token-id"]);
     expect(child?.name).toMatch(childNamePattern(PIPELINES, claims.run_id));
 
     const s3 = s3ClientFromOutputs(outputs(minted.body));
@@ -182,7 +176,7 @@ describe("POST /v1/mint and /v1/revoke through the Worker", () => {
   });
 
   it("a Cloudflare refusal is a 502 cloudflare_error with Cloudflare's status and message", async () => {
-    emulator.injectFault({
+    emu.emulator.injectFault({
       route: "tokens.create",
       times: 1,
       kind: {
@@ -193,29 +187,29 @@ describe("POST /v1/mint and /v1/revoke through the Worker", () => {
     });
     const token = await issuer.sign(issuer.claims({ repository: REPO }));
     const refused = await worker.mint(token, { bucket: "artifacts" });
-    emulator.clearFaults();
+    emu.emulator.clearFaults();
     expect(refused.status, refused.text).toBe(502);
     expect(refused.body.error?.code).toBe("cloudflare_error");
     expect(refused.body.error?.message).toContain("HTTP 403");
     expect(refused.body.error?.message).toContain("9109");
-    expect(refused.text).not.toContain(minterValue);
-    expect(emulator.liveChildTokens()).toEqual([]);
+    expect(refused.text).not.toContain(emu.minter.value);
+    expect(emu.emulator.liveChildTokens()).toEqual([]);
   });
 
   it("retries a transient Cloudflare 503 inside the Worker (workerd timers), then answers 200", async () => {
-    emulator.injectFault({ route: "tokens.create", times: 1, kind: { type: "status", status: 503 } });
+    emu.emulator.injectFault({ route: "tokens.create", times: 1, kind: { type: "status", status: 503 } });
     const token = await issuer.sign(issuer.claims({ repository: REPO }));
     const minted = await worker.mint(token, { bucket: "artifacts" });
-    emulator.clearFaults();
+    emu.emulator.clearFaults();
     expect(minted.status, minted.text).toBe(200);
     remember(minted.body);
-    const creates = callSequence(emulator).filter((call) => call.startsWith("tokens.create"));
+    const creates = callSequence(emu.emulator).filter((call) => call.startsWith("tokens.create"));
     expect(creates).toEqual(["tokens.create 503", "tokens.create 200"]);
     expect((await worker.revoke(token, minted.body["token-id"] ?? "")).body).toEqual({ revoked: true });
   });
 
   it("when the temporary credentials are refused, the Worker deletes the child it made and answers 502", async () => {
-    emulator.injectFault({
+    emu.emulator.injectFault({
       route: "r2.temp_credentials",
       times: 2,
       kind: { type: "status", status: 403, errors: [{ code: 10000, message: "Authentication error" }] },
@@ -226,17 +220,17 @@ describe("POST /v1/mint and /v1/revoke through the Worker", () => {
       permission: "object-read-write",
       prefixes: "pipelines/x/",
     });
-    emulator.clearFaults();
+    emu.emulator.clearFaults();
     expect(refused.status, refused.text).toBe(502);
     expect(refused.body.error?.code).toBe("cloudflare_error");
     expect(refused.body.error?.message).toContain("temp-access-credentials");
-    expect(callSequence(emulator)).toEqual([
+    expect(callSequence(emu.emulator)).toEqual([
       "tokens.create 200",
       "r2.temp_credentials 403",
       "r2.temp_credentials 403",
       "tokens.delete 200",
     ]);
-    expect(emulator.liveChildTokens()).toEqual([]);
+    expect(emu.emulator.liveChildTokens()).toEqual([]);
   });
 
   it("logs one JSON object per line naming repository, run, bucket and token id, and no secret", () => {
@@ -256,6 +250,6 @@ describe("POST /v1/mint and /v1/revoke through the Worker", () => {
     expect(entries.some((entry) => entry.event === "revoke.ok" && entry.token_id)).toBe(true);
     const all = worker.logs.join("\n");
     expect(secretsSeen.length).toBeGreaterThan(4);
-    for (const secret of [minterValue, ...secretsSeen]) expect(all).not.toContain(secret);
+    for (const secret of [emu.minter.value, ...secretsSeen]) expect(all).not.toContain(secret);
   });
 });

@@ -2,8 +2,8 @@
 // an emulator with the bench's latency and propagation delay.
 import os from "node:os";
 import path from "node:path";
-import { repoRoot } from "../../__tests__/helpers/runner.js";
 import type { Emulator, SeededToken } from "../../emulator/index.js";
+import { repoRoot } from "../harness/runner.js";
 import { run, which } from "./proc.js";
 
 export const BASELINE_SCRIPT = path.join(repoRoot, "scripts/bench/baseline.sh");

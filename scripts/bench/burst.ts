@@ -2,9 +2,10 @@
 // own post step as soon as its main ends, all against ONE emulator with a rate limit per calling
 // token, every run minting from the same seeded minter (so they share one budget, as matrix jobs
 // sharing one api-token do).
-import { emulatorInputs } from "../../__tests__/helpers/emulator.js";
-import { runMain, runPost, type StepResult } from "../../__tests__/helpers/runner.js";
+
 import { startEmulator } from "../../emulator/index.js";
+import { emulatorInputs } from "../harness/emulator-inputs.js";
+import { runMain, runPost, type StepResult } from "../harness/runner.js";
 import { median } from "./stats.js";
 
 export interface BurstResult {

@@ -1,9 +1,10 @@
 // Per-mode measurement: each run is dist/main then dist/post as separate Node processes (the
 // runner's way, via the e2e harness), with the emulator recording every Cloudflare API call of each
 // step. Used by `npm run bench`.
-import { emulatorInputs } from "../../__tests__/helpers/emulator.js";
-import { describeStep, type Inputs, runMain, runPost } from "../../__tests__/helpers/runner.js";
+
 import type { CallRecord, Emulator, SeededToken } from "../../emulator/index.js";
+import { emulatorInputs } from "../harness/emulator-inputs.js";
+import { describeStep, type Inputs, runMain, runPost } from "../harness/runner.js";
 
 export interface ModeSpec {
   label: string;

@@ -3,7 +3,7 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { repoRoot } from "../../__tests__/helpers/runner.js";
+import { repoRoot } from "../harness/runner.js";
 
 export interface Finished {
   exitCode: number | null;

@@ -66,7 +66,7 @@ ${renderMarkdown(input.rows)}
 
 **Per mode.** Each run is the bundled action exactly as the GitHub runner starts it: \`dist/main/index.js\`
 and then \`dist/post/index.js\` as two separate Node 24 processes with \`INPUT_*\` variables and fresh
-runner files (the e2e harness, \`__tests__/helpers/runner.ts\`). The four modes are interleaved run by
+runner files (the e2e harness, \`scripts/harness/runner.ts\`). The four modes are interleaved run by
 run, so a slow moment of the machine does not fall on one mode only. The emulator records every
 Cloudflare API request with its arrival time; S3 requests (the readiness probe) are recorded apart and
 not counted. *Round trips* are the sequential ones: calls sorted by arrival, and a call that arrives

@@ -3,9 +3,9 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { emulatorInputs } from "../../__tests__/helpers/emulator.js";
-import { describeStep, mainScript, runMain } from "../../__tests__/helpers/runner.js";
 import { startEmulator } from "../../emulator/index.js";
+import { emulatorInputs } from "../harness/emulator-inputs.js";
+import { describeStep, mainScript, runMain } from "../harness/runner.js";
 import { actionNode, run, which } from "./proc.js";
 import { median } from "./stats.js";
 

@@ -15,7 +15,7 @@ import { type SpawnResult, spawnWithTimeout } from "./spawn.js";
 export { repoRoot };
 export const mainScript = path.join(distDir, "main/index.js");
 export const postScript = path.join(distDir, "post/index.js");
-const traceFileWritesModule = path.join(repoRoot, "__tests__/helpers/trace-file-writes.mjs");
+const traceFileWritesModule = path.join(repoRoot, "scripts/harness/trace-file-writes.mjs");
 
 /** The runner variables every test job gets (besides the runner files). */
 export const jobContext = {
