@@ -15,6 +15,7 @@ import {
   SECTIONS,
   updateReadme,
 } from "../scripts/readme.js";
+import { environmentOf } from "../src/outputs.js";
 
 const action = parseActionYaml(readFileSync(join(ROOT, "action.yml"), "utf8"));
 
@@ -57,14 +58,15 @@ describe("scripts/readme.ts", () => {
     const description = action.inputs["export-env"]?.description ?? "";
     const named = description.match(/AWS_[A-Z0-9_]+/g) ?? [];
     expect(EXPORTED_ENV.map((v) => v.name).sort()).toEqual([...new Set(named)].sort());
-    expect(EXPORTED_ENV.map((v) => v.name)).toEqual([
-      "AWS_ACCESS_KEY_ID",
-      "AWS_SECRET_ACCESS_KEY",
-      "AWS_SESSION_TOKEN",
-      "AWS_ENDPOINT_URL_S3",
-      "AWS_REGION",
-      "AWS_DEFAULT_REGION",
-    ]);
+    // In the order the action writes them (src/outputs.ts is what it writes).
+    const minted = {
+      credentials: { accessKeyId: "a", secretAccessKey: "s", sessionToken: "" },
+      endpoint: "https://e",
+      region: "auto",
+      buckets: ["b"],
+      expiresAt: "2026-12-04T00:00:00.000Z",
+    } as unknown as Parameters<typeof environmentOf>[0];
+    expect(EXPORTED_ENV.map((v) => v.name)).toEqual(Object.keys(environmentOf(minted)));
   });
 
   it("is idempotent and leaves text outside the markers alone", () => {

@@ -33,6 +33,19 @@ export const EXPORTED_ENV: ReadonlyArray<{ name: string; value: string }> = [
   { name: "AWS_ENDPOINT_URL_S3", value: "The `endpoint` output, without a trailing slash." },
   { name: "AWS_REGION", value: "`auto`" },
   { name: "AWS_DEFAULT_REGION", value: "`auto`" },
+  {
+    name: "AWS_CREDENTIAL_EXPIRATION",
+    value: "The `expires-at` output (RFC 3339), for SDKs that refresh before it.",
+  },
+  {
+    name: "AWS_REQUEST_CHECKSUM_CALCULATION",
+    value:
+      "`when_required`, unless the step's environment already sets it. boto3 1.36+, AWS CLI 2.23+ and the AWS SDK for JavaScript 3.729+ otherwise send checksums R2 refuses (often as errors that look like bad credentials); Cloudflare's own pages prescribe this setting.",
+  },
+  {
+    name: "AWS_RESPONSE_CHECKSUM_VALIDATION",
+    value: "`when_required`, unless the step's environment already sets it (same reason).",
+  },
 ];
 
 export const SECTIONS = ["inputs", "outputs", "env"] as const;

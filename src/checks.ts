@@ -35,3 +35,15 @@ export function httpUrl(value: string): string | undefined {
   }
   return trimmed.replace(/\/+$/, "");
 }
+
+/** localhost, 127.0.0.0/8 and [::1]: the only hosts plain http may reach, since nothing leaves the machine. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase();
+  return host === "localhost" || host === "[::1]" || /^127(?:\.\d{1,3}){3}$/.test(host);
+}
+
+/** An http:// URL off loopback: a token or credentials sent there would cross the network unencrypted. */
+export function isCleartextRemote(url: string): boolean {
+  const parsed = new URL(url);
+  return parsed.protocol === "http:" && !isLoopbackHost(parsed.hostname);
+}

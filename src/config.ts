@@ -4,7 +4,7 @@
  * see errors.ts) so that the action speaks of inputs and the CLI of flags from the same text.
  */
 import * as z from "zod/mini";
-import { httpUrl, isBucketName, isHex32, isUnusableToken } from "./checks.js";
+import { httpUrl, isBucketName, isCleartextRemote, isHex32, isUnusableToken } from "./checks.js";
 import { InputError, type InputProblem } from "./errors.js";
 import {
   DEFAULT_API_URL,
@@ -16,6 +16,7 @@ import {
   isAdmin,
   isNarrowed,
   JURISDICTIONS,
+  type Jurisdiction,
   LOCATION_HINTS,
   type LocationHint,
   MAX_TOKEN_NAME_LENGTH,
@@ -23,6 +24,7 @@ import {
   MAX_WAIT_TIMEOUT_SECONDS,
   MIN_TTL_SECONDS,
   MODES,
+  NOT_YET_JURISDICTIONS,
   PERMISSIONS,
   TOKEN_SCOPES,
 } from "./terms.js";
@@ -103,14 +105,22 @@ const enumInput = <T extends readonly [string, ...string[]]>(name: InputName, va
   });
 
 const checkUrl =
-  (name: InputName, example: string) =>
+  (name: InputName, example: string, carries: string) =>
   (value: string, ctx: Ctx): string => {
     const url = httpUrl(value);
-    if (url !== undefined) return url;
-    return reject(
-      ctx,
-      `{input:${name}} is ${quote(value)}, which is not an http(s) URL without query or fragment. Use a URL such as ${example}.`,
-    );
+    if (url === undefined) {
+      return reject(
+        ctx,
+        `{input:${name}} is ${quote(value)}, which is not an http(s) URL without query or fragment. Use a URL such as ${example}.`,
+      );
+    }
+    if (isCleartextRemote(url)) {
+      return reject(
+        ctx,
+        `{input:${name}} is ${quote(value)}: plain http would carry ${carries} across the network unencrypted. Use https:// (plain http is accepted only for localhost, 127.0.0.0/8 and [::1]).`,
+      );
+    }
+    return url;
   };
 
 /** An optional input: empty is undefined, anything else goes through `then`. */
@@ -147,7 +157,7 @@ const accountIdInput = input((value, ctx) => {
 });
 
 const tokenScopeInput = enumInput("token-scope", TOKEN_SCOPES);
-const apiUrlInput = input(checkUrl("api-url", DEFAULT_API_URL));
+const apiUrlInput = input(checkUrl("api-url", DEFAULT_API_URL, "the API token"));
 
 const rawSchema = z.object({
   "api-token": apiTokenInput,
@@ -178,7 +188,17 @@ const rawSchema = z.object({
       `{input:ttl} is ${quote(value)}, which is not a lifetime between 60 s and 7 d. Use seconds or a whole number with s, m, h or d, for example 900, 15m, 1h or 2d.`,
     );
   }),
-  jurisdiction: enumInput("jurisdiction", JURISDICTIONS),
+  jurisdiction: input((value, ctx) => {
+    const trimmed = value.trim();
+    if ((JURISDICTIONS as readonly string[]).includes(trimmed)) return trimmed as Jurisdiction;
+    const why = NOT_YET_JURISDICTIONS[trimmed];
+    return reject(
+      ctx,
+      why
+        ? `{input:jurisdiction} is ${quote(value)}, which is not supported yet: ${why}. Use one of: ${oneOf(JURISDICTIONS)}.`
+        : `{input:jurisdiction} is ${quote(value)}, which is not supported. Use one of: ${oneOf(JURISDICTIONS)}.`,
+    );
+  }),
   "parent-access-key-id": optional((value, ctx) => {
     if (isHex32(value.trim())) return value.trim();
     return reject(
@@ -188,8 +208,9 @@ const rawSchema = z.object({
   }),
   "token-scope": tokenScopeInput,
   "create-bucket": booleanInput("create-bucket"),
+  // Cloudflare's own docs write WNAM, and Terraform's acceptance tests create buckets with ENAM.
   "location-hint": optional((value, ctx) => {
-    const trimmed = value.trim();
+    const trimmed = value.trim().toLowerCase();
     if ((LOCATION_HINTS as readonly string[]).includes(trimmed)) return trimmed as LocationHint;
     return reject(
       ctx,
@@ -216,8 +237,16 @@ const rawSchema = z.object({
   }),
   "api-url": apiUrlInput,
   // Empty means derived from account-id and jurisdiction (or named by the vending Worker).
-  "s3-endpoint": optional(checkUrl("s3-endpoint", "https://<account-id>.r2.cloudflarestorage.com")),
-  "vending-url": optional(checkUrl("vending-url", "https://r2-vending.example.workers.dev")),
+  "s3-endpoint": optional(
+    checkUrl("s3-endpoint", "https://<account-id>.r2.cloudflarestorage.com", "session tokens and your data"),
+  ),
+  "vending-url": optional(
+    checkUrl(
+      "vending-url",
+      "https://r2-vending.example.workers.dev",
+      "the job's OIDC token and the credentials",
+    ),
+  ),
   audience: optional((value) => value.trim()),
 });
 

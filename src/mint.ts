@@ -7,7 +7,7 @@ import {
   SCOPE_BUCKET,
   withPermissionGroup,
 } from "./cloudflare/permission-groups.js";
-import { createTempCredentials, type TempCredentials } from "./cloudflare/r2.js";
+import { type BucketTarget, createTempCredentials, type TempCredentials } from "./cloudflare/r2.js";
 import {
   type CreatedToken,
   createToken,
@@ -114,13 +114,16 @@ async function createChildToken(
       );
     }
   };
-  return withPermissionGroup(deps.client, target(config), config.permission, deps.log, (groupId) =>
+  const options = { log: deps.log, onlyR2Groups: true };
+  return withPermissionGroup(deps.client, target(config), config.permission, options, (groupId) =>
     createToken(deps.client, target(config), childTokenBody(config, name, groupId, expiresOn), cleanupOrphan),
   );
 }
 
 async function deleteByName(config: Config, deps: MintDeps, name: string): Promise<void> {
-  const tokens = await listTokens(deps.client, target(config));
+  const tokens = await listTokens(deps.client, target(config), (count) =>
+    deps.debug(`Skipped ${count} listed token(s) whose shape this tool does not understand.`),
+  );
   for (const token of tokens.filter((t) => t.name === name)) {
     await revokeToken(deps.client, target(config), token.id);
     deps.log(`Deleted the orphaned child token ${token.id}.`);
@@ -154,21 +157,38 @@ function maskTemp(deps: MintDeps, temp: TempCredentials): S3Credentials {
   };
 }
 
+/** The bucket endpoints' target: the config's account and jurisdiction, as the given token. */
+function bucketTarget(config: Config, token: string): BucketTarget {
+  return { accountId: config.accountId, jurisdiction: config.jurisdiction, token };
+}
+
+/** A refusal of the caller rather than of the request: the other token may be allowed. */
+function refusesCaller(error: unknown): error is CloudflareError {
+  if (!(error instanceof CloudflareError) || error.status === undefined) return false;
+  if (error.status === 401 || error.status === 403) return true;
+  return error.status < 500 && error.status !== 429 && (error.hasCode(10000) || error.hasCode(9109));
+}
+
 /**
  * Hybrid mode: temporary credentials from the child, narrowed to the bucket and prefixes/objects.
- * Cloudflare's documented pattern calls as the parent itself; if it refuses (401/403), the input
- * token tries once, since an admin token may mint from another parent.
+ * The input token asks on the child's behalf (parentAccessKeyId = the child's id): a token holding
+ * only bucket-scoped item groups is refused on R2's REST endpoints (403/10000, seen live), and
+ * working integrations mint this way with an account-level token. Only if the input token is refused
+ * does the child ask for itself, once.
  */
 async function narrowChild(config: Config, deps: MintDeps, child: CreatedToken): Promise<S3Credentials> {
   const body = tempRequest(config, child.id);
   try {
-    return maskTemp(deps, await createTempCredentials(deps.client, config.accountId, child.value, body));
-  } catch (error) {
-    if (!(error instanceof CloudflareError) || (error.status !== 401 && error.status !== 403)) throw error;
-    deps.log(
-      `The child token may not mint temporary credentials itself (${error.message}); trying with api-token.`,
+    return maskTemp(
+      deps,
+      await createTempCredentials(deps.client, bucketTarget(config, config.apiToken), body),
     );
-    return maskTemp(deps, await createTempCredentials(deps.client, config.accountId, config.apiToken, body));
+  } catch (error) {
+    if (!refusesCaller(error)) throw error;
+    deps.log(
+      `api-token may not mint temporary credentials for the child (${error.message}); trying as the child itself.`,
+    );
+    return maskTemp(deps, await createTempCredentials(deps.client, bucketTarget(config, child.value), body));
   }
 }
 
@@ -178,7 +198,11 @@ async function mintTemporary(config: Config, deps: MintDeps): Promise<Minted> {
   const expiresAt = new Date(expiryOf(deps.now(), config.ttlSeconds)).toISOString();
   const credentials = maskTemp(
     deps,
-    await createTempCredentials(deps.client, config.accountId, config.apiToken, tempRequest(config, parent)),
+    await createTempCredentials(
+      deps.client,
+      bucketTarget(config, config.apiToken),
+      tempRequest(config, parent),
+    ),
   );
   deps.log(
     `Minted temporary credentials ${credentials.accessKeyId} from parent ${parent}, expiring at ${expiresAt}; they cannot be revoked.`,

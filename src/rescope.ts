@@ -1,5 +1,10 @@
 import type { CloudflareClient } from "./cloudflare/client.js";
-import { bucketResourceKey, PERMISSION_GROUPS, withPermissionGroup } from "./cloudflare/permission-groups.js";
+import {
+  bucketResourceKey,
+  PERMISSION_GROUPS,
+  R2_GROUP_IDS,
+  withPermissionGroup,
+} from "./cloudflare/permission-groups.js";
 import { getToken, type Policy, type Token, type TokenTarget, updateToken } from "./cloudflare/tokens.js";
 import { ActionError } from "./errors.js";
 import { isAdmin, type Jurisdiction, type Permission } from "./terms.js";
@@ -61,17 +66,24 @@ export async function rescope(
   }
   const token = await getToken(client, request.target, request.tokenId);
   const key = bucketResourceKey(request.target.accountId, request.jurisdiction, request.bucket);
-  return withPermissionGroup(client, request.target, request.permission, log, async (groupId) => {
-    const policies = withBucket(token, groupId, group.name, key);
-    if (policies === undefined) return "already-granted";
-    await updateToken(client, request.target, token.id, {
-      name: token.name,
-      policies,
-      ...(token.not_before ? { not_before: token.not_before } : {}),
-      ...(token.expires_on ? { expires_on: token.expires_on } : {}),
-      ...(token.condition ? { condition: token.condition } : {}),
-      ...(token.status === "active" || token.status === "disabled" ? { status: token.status } : {}),
-    });
-    return "added";
-  });
+  const onlyR2Groups = token.policies.every((p) => p.permission_groups.every((g) => R2_GROUP_IDS.has(g.id)));
+  return withPermissionGroup(
+    client,
+    request.target,
+    request.permission,
+    { log, onlyR2Groups },
+    async (groupId) => {
+      const policies = withBucket(token, groupId, group.name, key);
+      if (policies === undefined) return "already-granted";
+      await updateToken(client, request.target, token.id, {
+        name: token.name,
+        policies,
+        ...(token.not_before ? { not_before: token.not_before } : {}),
+        ...(token.expires_on ? { expires_on: token.expires_on } : {}),
+        ...(token.condition ? { condition: token.condition } : {}),
+        ...(token.status === "active" || token.status === "disabled" ? { status: token.status } : {}),
+      });
+      return "added";
+    },
+  );
 }

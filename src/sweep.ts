@@ -1,5 +1,11 @@
 import type { CloudflareClient } from "./cloudflare/client.js";
-import { listTokens, revokeToken, type Token, type TokenTarget, verifyToken } from "./cloudflare/tokens.js";
+import {
+  type ListedToken,
+  listTokens,
+  revokeToken,
+  type TokenTarget,
+  verifyToken,
+} from "./cloudflare/tokens.js";
 import { describeError } from "./errors.js";
 import { DEFAULT_NAME_PREFIX } from "./naming.js";
 
@@ -14,6 +20,8 @@ export interface SweepOptions {
   olderThanMs: number | undefined;
   dryRun: boolean;
   now: number;
+  /** Hears what is worth a debug line (tokens of a shape it does not understand, skipped). */
+  debug?: (message: string) => void;
 }
 
 export interface SweepRow {
@@ -25,7 +33,7 @@ export interface SweepRow {
   result: "deleted" | "already gone" | "would delete" | `failed: ${string}`;
 }
 
-function reasonToSweep(token: Token, options: SweepOptions): string | undefined {
+function reasonToSweep(token: ListedToken, options: SweepOptions): string | undefined {
   if (!token.name.startsWith(options.prefix) || !MINT_ID_SUFFIX.test(token.name)) return undefined;
   const expires = token.expires_on ? Date.parse(token.expires_on) : Number.NaN;
   if (token.status === "expired" || expires <= options.now) return "expired";
@@ -47,7 +55,10 @@ export async function sweep(client: CloudflareClient, options: SweepOptions): Pr
   const rows: SweepRow[] = [];
   // The calling token may match a custom --prefix: never sweep the branch we are sitting on.
   const self = (await verifyToken(client, options.target)).id;
-  for (const token of await listTokens(client, options.target)) {
+  const tokens = await listTokens(client, options.target, (count) =>
+    options.debug?.(`Skipped ${count} listed token(s) whose shape this tool does not understand.`),
+  );
+  for (const token of tokens) {
     const reason = token.id === self ? undefined : reasonToSweep(token, options);
     if (reason === undefined) continue;
     const row = {

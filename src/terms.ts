@@ -55,6 +55,10 @@ export const PERMISSIONS = [
 export type Permission = (typeof PERMISSIONS)[number];
 export const JURISDICTIONS = ["default", "eu", "us", "fedramp"] as const;
 export type Jurisdiction = (typeof JURISDICTIONS)[number];
+/** Jurisdictions Cloudflare's API names that the action cannot serve yet, and why. */
+export const NOT_YET_JURISDICTIONS: Readonly<Record<string, string>> = {
+  "fedramp-high": "Cloudflare's API accepts it, but its S3 endpoint is not documented",
+};
 export const MODES = ["token", "temporary"] as const;
 export type Mode = (typeof MODES)[number];
 export const TOKEN_SCOPES = ["account", "user"] as const;

@@ -182,7 +182,7 @@ describe("docs/how-it-works.md", () => {
     );
   });
 
-  test("hybrid mode: temp-access-credentials as the child, with the action's body", async () => {
+  test("hybrid mode: temp-access-credentials with the input token on the child's behalf, with the action's body", async () => {
     const { doc, action, output } = await both(["token-create", "hybrid-temp", "probe", "revoke"], {
       permission: "object-read-write",
       prefixes: "pipelines/orders/",
@@ -199,8 +199,9 @@ describe("docs/how-it-works.md", () => {
     for (const calls of [doc, action]) {
       const temp = calls.find((call) => call.route === "r2.temp_credentials") as CallRecord;
       const childId = (temp.body as { parentAccessKeyId: string }).parentAccessKeyId;
-      // Authenticated as the child itself, which is its own parent.
-      expect(temp.tokenId).toBe(childId);
+      // Authenticated with the input token, naming the child as the parent.
+      expect(temp.tokenId).toBe(emu.minter.id);
+      expect(childId).not.toBe(emu.minter.id);
     }
     const docTemp = bodyOf(doc.filter((c) => c.route === "r2.temp_credentials"));
     const actionTemp = bodyOf(action.filter((c) => c.route === "r2.temp_credentials"));

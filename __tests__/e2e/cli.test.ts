@@ -327,7 +327,7 @@ describe("mint", () => {
     const script = [
       "set -euo pipefail",
       `eval "$(${cliCommandLine(args)})"`,
-      'for v in AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_ENDPOINT_URL_S3 AWS_REGION AWS_DEFAULT_REGION; do printf "%s=[%s]\\n" "$v" "$(printenv "$v")"; done',
+      'for v in AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_ENDPOINT_URL_S3 AWS_REGION AWS_DEFAULT_REGION AWS_CREDENTIAL_EXPIRATION AWS_REQUEST_CHECKSUM_CALCULATION AWS_RESPONSE_CHECKSUM_VALIDATION; do printf "%s=[%s]\\n" "$v" "$(printenv "$v")"; done',
       // exported, not just shell variables: a child process sees them
       'env | grep -c "^AWS_" >&2',
     ].join("\n");
@@ -345,7 +345,10 @@ describe("mint", () => {
     expect(vars.AWS_ENDPOINT_URL_S3).toBe(emu.emulator.s3Endpoint());
     expect(vars.AWS_REGION).toBe("auto");
     expect(vars.AWS_DEFAULT_REGION).toBe("auto");
-    expect(shell.stderr).toMatch(/^6$/m);
+    expect(Date.parse(vars.AWS_CREDENTIAL_EXPIRATION ?? "")).toBeGreaterThan(Date.now());
+    expect(vars.AWS_REQUEST_CHECKSUM_CALCULATION).toBe("when_required");
+    expect(vars.AWS_RESPONSE_CHECKSUM_VALIDATION).toBe("when_required");
+    expect(shell.stderr).toMatch(/^9$/m);
 
     const s3 = s3ClientFromOutputs({
       "access-key-id": vars.AWS_ACCESS_KEY_ID as string,
@@ -394,9 +397,12 @@ describe("mint", () => {
     expect(Object.keys(vars).sort()).toEqual(
       [
         "AWS_ACCESS_KEY_ID",
+        "AWS_CREDENTIAL_EXPIRATION",
         "AWS_DEFAULT_REGION",
         "AWS_ENDPOINT_URL_S3",
         "AWS_REGION",
+        "AWS_REQUEST_CHECKSUM_CALCULATION",
+        "AWS_RESPONSE_CHECKSUM_VALIDATION",
         "AWS_SECRET_ACCESS_KEY",
         "AWS_SESSION_TOKEN",
       ].sort(),

@@ -21,6 +21,11 @@ const BUCKET_EXISTS = {
   code: 10073,
   message: "The bucket you tried to create already exists, and you own it.",
 };
+/** What two independent clients see from the REST create for a bucket the account owns. */
+const ALREADY_OWNED = {
+  code: 10004,
+  message: "The bucket you tried to create already exists, and you own it.",
+};
 const NO_SUCH_BUCKET = { code: 10006, message: "The specified bucket does not exist." };
 
 /** Whether the emulator holds the bucket in that jurisdiction (getObject throws for a missing bucket). */
@@ -124,36 +129,45 @@ describe("create-bucket: true", () => {
     await deleteLeftoverChildTokens(emu.emulator, { account: emu.minter });
   });
 
-  test("409/10073 on create while the bucket DOES exist (created concurrently): settled by a second GET, minting goes on", async () => {
-    const bucket = bucketName("cb-race");
-    emu.emulator.createBucket(bucket, "eu");
-    // The first GET does not see it yet (another job is creating it), the create then conflicts.
-    emu.emulator.injectFault({
-      route: "r2.buckets.get",
-      kind: { type: "status", status: 404, errors: [NO_SUCH_BUCKET] },
-    });
-    emu.emulator.injectFault({
-      route: "r2.buckets.create",
-      kind: { type: "status", status: 409, errors: [BUCKET_EXISTS] },
-    });
-    const main = await runMain({
-      inputs: emulatorInputs(emu.emulator, emu.minter, bucket, {
-        "create-bucket": "true",
-        jurisdiction: "eu",
-        "wait-timeout": "0",
-      }),
-    });
-    expect(main.exitCode, describeStep(main)).toBe(0);
-    expect(errorLines(main)).toEqual([]);
-    expect(callSequence(emu.emulator)).toEqual([
-      "r2.buckets.get 404",
-      "r2.buckets.create 409",
-      "r2.buckets.get 200",
-      "tokens.create 200",
-    ]);
-    expect(main.outputs["token-id"]).toMatch(/^[0-9a-f]{32}$/);
-    await deleteLeftoverChildTokens(emu.emulator, { account: emu.minter });
-  });
+  test.each([
+    [409, BUCKET_EXISTS],
+    [409, ALREADY_OWNED],
+    // wrangler's source: "A 400 is returned if the account already owns a bucket with this name."
+    [400, ALREADY_OWNED],
+    [400, BUCKET_EXISTS],
+  ])(
+    "%i/%o on create while the bucket DOES exist (created concurrently): settled by a second GET, minting goes on",
+    async (status, conflict) => {
+      const bucket = bucketName("cb-race");
+      emu.emulator.createBucket(bucket, "eu");
+      // The first GET does not see it yet (another job is creating it), the create then conflicts.
+      emu.emulator.injectFault({
+        route: "r2.buckets.get",
+        kind: { type: "status", status: 404, errors: [NO_SUCH_BUCKET] },
+      });
+      emu.emulator.injectFault({
+        route: "r2.buckets.create",
+        kind: { type: "status", status, errors: [conflict] },
+      });
+      const main = await runMain({
+        inputs: emulatorInputs(emu.emulator, emu.minter, bucket, {
+          "create-bucket": "true",
+          jurisdiction: "eu",
+          "wait-timeout": "0",
+        }),
+      });
+      expect(main.exitCode, describeStep(main)).toBe(0);
+      expect(errorLines(main)).toEqual([]);
+      expect(callSequence(emu.emulator)).toEqual([
+        "r2.buckets.get 404",
+        `r2.buckets.create ${status}`,
+        "r2.buckets.get 200",
+        "tokens.create 200",
+      ]);
+      expect(main.outputs["token-id"]).toMatch(/^[0-9a-f]{32}$/);
+      await deleteLeftoverChildTokens(emu.emulator, { account: emu.minter });
+    },
+  );
 
   test("409/10073 on create while the bucket does NOT exist here: a clear error naming the bucket and the jurisdiction, nothing minted", async () => {
     const bucket = bucketName("cb-taken");

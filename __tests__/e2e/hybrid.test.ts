@@ -1,6 +1,7 @@
 // Hybrid mode end to end: `mode: token` with `prefixes`/`objects` or an admin-* permission. Main
-// creates a child token, mints R2 temporary credentials from it (authenticated as the child, once
-// more with the input token on 401/403) and exports only those; the post step deletes the child,
+// creates a child token, mints R2 temporary credentials from it (the input token asks on the child's
+// behalf; the child asks for itself once when the input token is refused) and exports only those;
+// the post step deletes the child,
 // which kills them. Driven the way the GitHub runner drives the bundled action, with real S3 clients.
 import fs from "node:fs";
 import os from "node:os";
@@ -143,7 +144,7 @@ describe("prefix-scoped uploads", () => {
     expect(errorLines(main)).toEqual([]);
     const probes = [...emu.emulator.s3Calls];
 
-    // Main: create the child, then temp-access-credentials authenticated as the child, for itself.
+    // Main: create the child, then temp-access-credentials with the input token, for the child.
     expect(callSequence(emu.emulator)).toEqual(["tokens.create 200", "r2.temp_credentials 200"]);
     const child = onlyChild();
     const create = createBodyOf(callsTo(emu.emulator, "tokens.create")[0]);
@@ -157,7 +158,7 @@ describe("prefix-scoped uploads", () => {
     ]);
     const temp = callsTo(emu.emulator, "r2.temp_credentials")[0];
     expect(temp?.path).toBe(`/accounts/${emu.emulator.accountId}/r2/temp-access-credentials`);
-    expect(temp?.tokenId).toBe(child.id);
+    expect(temp?.tokenId).toBe(emu.minter.id);
     expect(temp?.body).toEqual({
       bucket,
       parentAccessKeyId: child.id,
@@ -406,14 +407,24 @@ describe("admin-read-write on one bucket", () => {
 });
 
 describe("who calls temp-access-credentials", () => {
-  test("when Cloudflare refuses the child (401/403), the input token retries once and succeeds", async () => {
-    emu.emulator.set({ tempCredentialCallers: "storage-write" });
-    const bucket = bucketName("fallback");
+  /** A hybrid mint of object-read-write under pipelines/weekly/ in a new bucket. */
+  async function hybridInputs(
+    label: string,
+    minter = emu.minter,
+  ): Promise<{ bucket: string; inputs: Inputs }> {
+    const bucket = bucketName(label);
     await emu.emulator.createBucket(bucket);
-    const inputs = emulatorInputs(emu.emulator, emu.minter, bucket, {
+    const inputs = emulatorInputs(emu.emulator, minter, bucket, {
       permission: "object-read-write",
       prefixes: "pipelines/weekly/",
     });
+    return { bucket, inputs };
+  }
+
+  test("when Cloudflare refuses the input token (401/403), the child asks for itself once and succeeds", async () => {
+    // Only a parent may mint for itself here: the input token's call on the child's behalf is refused.
+    emu.emulator.set({ tempCredentialCallers: "parent" });
+    const { bucket, inputs } = await hybridInputs("fallback");
 
     const main = await runMain({ inputs });
     expect(main.exitCode, describeStep(main)).toBe(0);
@@ -425,8 +436,8 @@ describe("who calls temp-access-credentials", () => {
       "r2.temp_credentials 200",
     ]);
     const temps = callsTo(emu.emulator, "r2.temp_credentials");
-    // First as the child, then as the input token, both for the child as parent.
-    expect(temps.map((call) => call.tokenId)).toEqual([child.id, emu.minter.id]);
+    // First the input token, then the child, both naming the child as parent.
+    expect(temps.map((call) => call.tokenId)).toEqual([emu.minter.id, child.id]);
     const body = {
       bucket,
       parentAccessKeyId: child.id,
@@ -449,15 +460,60 @@ describe("who calls temp-access-credentials", () => {
     s3.destroy();
   });
 
-  test("when the input token is refused too, main fails after one retry and deletes the child", async () => {
+  test.each([
+    ["400 with code 10000", 400, 10000],
+    ["422 with code 9109", 422, 9109],
+  ])("a %s refusal of the input token also lets the child ask for itself", async (_label, status, code) => {
+    const { inputs } = await hybridInputs("fallback4xx");
+    emu.emulator.injectFault({
+      route: "r2.temp_credentials",
+      nth: 1,
+      times: 1,
+      kind: { type: "status", status, errors: [{ code, message: "Authentication error" }] },
+    });
+    const main = await runMain({ inputs });
+    expect(main.exitCode, describeStep(main)).toBe(0);
+    const child = onlyChild();
+    expect(callSequence(emu.emulator)).toEqual([
+      "tokens.create 200",
+      `r2.temp_credentials ${status}`,
+      "r2.temp_credentials 200",
+    ]);
+    // The injected refusal answers before authentication, so only the child's own call names its caller.
+    expect(callsTo(emu.emulator, "r2.temp_credentials")[1]?.tokenId).toBe(child.id);
+    const post = await runPost({ inputs, state: main.state, env: main.env });
+    expect(post.exitCode, describeStep(post)).toBe(0);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
+  });
+
+  test("a 400 about the request itself (no 10000/9109) is not retried as the child: main fails and deletes the child", async () => {
+    const { inputs } = await hybridInputs("badrequest");
+    emu.emulator.injectFault({
+      route: "r2.temp_credentials",
+      nth: 1,
+      times: 1,
+      kind: { type: "status", status: 400, errors: [{ code: 1001, message: "Invalid request" }] },
+    });
+    const main = await runMain({ inputs });
+    expect(main.exitCode, describeStep(main)).toBe(1);
+    expect(errorLines(main)[0]).toMatch(/1001 Invalid request/);
+    expect(callSequence(emu.emulator)).toEqual([
+      "tokens.create 200",
+      "r2.temp_credentials 400",
+      "tokens.delete 200",
+    ]);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
+  });
+
+  test("when the child is refused too, main fails after one retry and deletes the child", async () => {
     emu.emulator.set({ tempCredentialCallers: "storage-write" });
-    const bucket = bucketName("norights");
-    await emu.emulator.createBucket(bucket);
     const groupId = (name: string) => {
       const group = PERMISSION_GROUPS.find((candidate) => candidate.name === name);
       if (!group) throw new Error(`no permission group ${name}`);
       return group.id;
     };
+    const bucket = bucketName("norights");
+    await emu.emulator.createBucket(bucket);
     // Can create tokens and write to this bucket, but holds no account-level R2 Storage Write.
     const narrowMinter = await emu.emulator.seedToken({
       scope: "account",
@@ -485,11 +541,11 @@ describe("who calls temp-access-credentials", () => {
     expect(errors, describeStep(main)).toHaveLength(1);
     expect(errors[0]).toMatch(/403/);
     expect(errors[0]).not.toMatch(/\n\s+at /);
-    // The child (the parent named in the body) called first, then the input token.
+    // The input token called first, then the child (the parent named in the body).
     const temps = callsTo(emu.emulator, "r2.temp_credentials");
     const childId = (temps[0]?.body as { parentAccessKeyId?: string } | undefined)?.parentAccessKeyId;
     expect(childId).toMatch(/^[0-9a-f]{32}$/);
-    expect(temps.map((call) => call.tokenId)).toEqual([childId, narrowMinter.id]);
+    expect(temps.map((call) => call.tokenId)).toEqual([narrowMinter.id, childId]);
     expect(callSequence(emu.emulator)).toEqual([
       "tokens.create 200",
       "r2.temp_credentials 403",

@@ -324,6 +324,10 @@ describe("keyless: mint through the vending Worker", () => {
       AWS_ENDPOINT_URL_S3: outputs.endpoint,
       AWS_REGION: "auto",
       AWS_DEFAULT_REGION: "auto",
+      // The expiry for SDKs that refresh, and the checksum settings R2 needs (none set by the job).
+      AWS_CREDENTIAL_EXPIRATION: outputs["expires-at"],
+      AWS_REQUEST_CHECKSUM_CALCULATION: "when_required",
+      AWS_RESPONSE_CHECKSUM_VALIDATION: "when_required",
     });
 
     // State: identifiers only, what the post step needs to revoke through the Worker.

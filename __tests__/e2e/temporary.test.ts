@@ -136,6 +136,10 @@ describe("temporary mode with the input token as parent", () => {
       AWS_ENDPOINT_URL_S3: outputs.endpoint,
       AWS_REGION: "auto",
       AWS_DEFAULT_REGION: "auto",
+      // The expiry for SDKs that refresh, and the checksum settings R2 needs (none set by the job).
+      AWS_CREDENTIAL_EXPIRATION: outputs["expires-at"],
+      AWS_REQUEST_CHECKSUM_CALCULATION: "when_required",
+      AWS_RESPONSE_CHECKSUM_VALIDATION: "when_required",
     });
 
     // The job summary names the mode and the expiry, and there is no token to name.

@@ -61,7 +61,12 @@ beforeEach(() => {
   seen = [];
 });
 
-function client(sleeps: number[] = [], clock = { t: Date.UTC(2026, 10, 28) }) {
+function client(
+  sleeps: number[] = [],
+  clock = { t: Date.UTC(2026, 10, 28) },
+  log?: (m: string) => void,
+  url = apiUrl,
+) {
   const deps: HttpDeps = {
     fetch: (input, init) => fetch(input, init),
     now: () => clock.t,
@@ -72,8 +77,9 @@ function client(sleeps: number[] = [], clock = { t: Date.UTC(2026, 10, 28) }) {
     random: () => 0.5,
   };
   return new CloudflareClient({
-    apiUrl,
+    apiUrl: url,
     deps,
+    ...(log ? { log } : {}),
     retry: {
       maxAttempts: 4,
       maxDirectedAttempts: 6,
@@ -92,6 +98,50 @@ const get = {
 };
 
 describe("CloudflareClient", () => {
+  it("encodes query values as Cloudflare's SDK does: a space is %20, never +", async () => {
+    script = [ok([])];
+    await client().request({
+      ...get,
+      path: "/user/tokens/permission_groups",
+      query: {
+        name: "Workers R2 Storage Bucket Item Write",
+        scope: "com.cloudflare.edge.r2.bucket",
+        page: 2,
+      },
+      result: z.array(z.unknown()),
+    });
+    expect(seen[0]?.url).toBe(
+      "/client/v4/user/tokens/permission_groups?name=Workers%20R2%20Storage%20Bucket%20Item%20Write&scope=com.cloudflare.edge.r2.bucket&page=2",
+    );
+  });
+
+  it("names the cause in each retry line: the HTTP status and codes, or the system error and host", async () => {
+    const lines: string[] = [];
+    script = [fail(503, [{ code: 10001, message: "busy" }]), ok({ id: "abc" })];
+    await client([], undefined, (m) => lines.push(m)).request(get);
+    expect(lines).toEqual([
+      expect.stringMatching(/^GET \/user\/tokens\/verify failed \(HTTP 503 \(10001\)\); retrying in \d+ ms/),
+    ]);
+
+    // A typo in the host shows at the first attempt, not as a bare "network error".
+    lines.length = 0;
+    const typo = client([], undefined, (m) => lines.push(m), "https://api.cloudflare.invalid/client/v4");
+    await expect(typo.request(get)).rejects.toThrow(/api\.cloudflare\.invalid/);
+    expect(lines[0]).toMatch(/failed \(ENOTFOUND api\.cloudflare\.invalid\); retrying/);
+
+    lines.length = 0;
+    const closed = await new Promise<number>((resolve) => {
+      const probe = createServer();
+      probe.listen(0, "127.0.0.1", () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const refused = client([], undefined, (m) => lines.push(m), `http://127.0.0.1:${closed}/client/v4`);
+    await expect(refused.request(get)).rejects.toThrow(/network error/);
+    expect(lines[0]).toMatch(/failed \(ECONNREFUSED\); retrying/);
+  });
+
   it("sends the bearer token and parses the envelope's result with its schema", async () => {
     script = [ok({ id: "abc" })];
     await expect(client().request(get)).resolves.toEqual({ id: "abc" });

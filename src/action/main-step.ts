@@ -10,7 +10,7 @@ import { type ActionIO, maskInputToken } from "./runner.js";
 import { saveCloudflareChild, saveDiscarded, saveTemporary, saveVendedChild } from "./state.js";
 
 export interface StepDeps extends HttpDeps {
-  env: ConfigEnv;
+  env: ConfigEnv & Record<string, string | undefined>;
   run: RunContext | undefined;
 }
 
@@ -102,7 +102,7 @@ export async function runMain(io: ActionIO, deps: StepDeps): Promise<void> {
     return;
   }
   try {
-    publish(minted, config, io);
+    publish(minted, config, io, deps.env);
   } catch (error) {
     await minter.discard(minted, error);
     io.setFailed(`Could not hand the credentials to later steps: ${describeError(error)}`);

@@ -4,10 +4,16 @@ import { environmentOf, outputsOf } from "../outputs.js";
 import type { ActionIO } from "./runner.js";
 
 /** Secrets were masked when they were minted; this only writes them where later steps read them. */
-export function publish(minted: Minted, config: Config, io: ActionIO): void {
+export function publish(
+  minted: Minted,
+  config: Config,
+  io: ActionIO,
+  inherited: Record<string, string | undefined>,
+): void {
   for (const [name, value] of Object.entries(outputsOf(minted))) io.setOutput(name, value);
   if (config.exportEnv) {
-    for (const [name, value] of Object.entries(environmentOf(minted))) io.exportVariable(name, value);
+    for (const [name, value] of Object.entries(environmentOf(minted, inherited)))
+      io.exportVariable(name, value);
   }
 }
 

@@ -46,18 +46,18 @@ export type SavedState =
   | ({ kind: "cloudflare" } & CloudflareChild)
   | ({ kind: "vending-worker" } & VendedChild);
 
+function save(io: Pick<ActionIO, "saveState">, values: Partial<Record<keyof typeof KEY, string>>): void {
+  for (const [key, value] of Object.entries(values)) io.saveState(KEY[key as keyof typeof KEY], value);
+}
+
 export function saveCloudflareChild(
   io: Pick<ActionIO, "saveState">,
   child: { tokenId: string; scope: TokenScope; accountId: string; apiUrl: string; expiresAt: string },
   revoke: boolean,
 ): void {
-  io.saveState(KEY.revoker, "cloudflare" satisfies Revoker);
-  io.saveState(KEY.tokenId, child.tokenId);
-  io.saveState(KEY.tokenScope, child.scope);
-  io.saveState(KEY.accountId, child.accountId);
-  io.saveState(KEY.apiUrl, child.apiUrl);
-  io.saveState(KEY.expiresAt, child.expiresAt);
-  io.saveState(KEY.revoke, String(revoke));
+  const { tokenId, scope: tokenScope, accountId, apiUrl, expiresAt } = child;
+  const revoker: Revoker = "cloudflare";
+  save(io, { revoker, tokenId, tokenScope, accountId, apiUrl, expiresAt, revoke: String(revoke) });
 }
 
 export function saveVendedChild(
@@ -65,23 +65,19 @@ export function saveVendedChild(
   child: { tokenId: string; vendingUrl: string; audience: string; expiresAt: string },
   revoke: boolean,
 ): void {
-  io.saveState(KEY.revoker, "vending-worker" satisfies Revoker);
-  io.saveState(KEY.tokenId, child.tokenId);
-  io.saveState(KEY.vendingUrl, child.vendingUrl);
-  io.saveState(KEY.audience, child.audience);
-  io.saveState(KEY.expiresAt, child.expiresAt);
-  io.saveState(KEY.revoke, String(revoke));
+  const revoker: Revoker = "vending-worker";
+  save(io, { revoker, ...child, revoke: String(revoke) });
 }
 
 /** Temporary credentials: nothing to revoke, but the post step says when they expire. */
 export function saveTemporary(io: Pick<ActionIO, "saveState">, expiresAt: string): void {
-  io.saveState(KEY.revoker, "none" satisfies Revoker);
-  io.saveState(KEY.expiresAt, expiresAt);
+  const revoker: Revoker = "none";
+  save(io, { revoker, expiresAt });
 }
 
 /** Main deleted its own child after a failure: the post step has nothing left to revoke. */
 export function saveDiscarded(io: Pick<ActionIO, "saveState">): void {
-  io.saveState(KEY.tokenId, "");
+  save(io, { tokenId: "" });
 }
 
 export function readState(io: Pick<ActionIO, "getState">): SavedState {

@@ -15,9 +15,13 @@ function dotenvQuote(value: string): string {
 }
 
 /** What mint prints on stdout: the action's outputs as JSON, or the AWS_* variables. */
-export function formatMinted(minted: Minted, format: MintFormat): string {
+export function formatMinted(
+  minted: Minted,
+  format: MintFormat,
+  inherited: Record<string, string | undefined> = {},
+): string {
   if (format === "json") return `${JSON.stringify({ mode: minted.mode, ...outputsOf(minted) }, null, 2)}\n`;
-  const env = environmentOf(minted);
+  const env = environmentOf(minted, inherited);
   const note = `# r2-ephemeral-credentials: ${minted.mode} credentials for ${minted.buckets.join(", ")}, expire at ${minted.expiresAt}${minted.tokenId ? `, token id ${minted.tokenId}` : ""}`;
   const lines = Object.entries(env).map(([name, value]) =>
     format === "env" ? `export ${name}=${shellQuote(value)}` : `${name}=${dotenvQuote(value)}`,

@@ -31,6 +31,8 @@ export interface CloudflareErrorDetails {
   cfRay: string | undefined;
   /** What the request is about when the path does not say it, e.g. "bucket my-bucket". */
   subject?: string | undefined;
+  /** What went wrong in a few words, for retry lines: `HTTP 503`, `ENOTFOUND api.cloudflare.invalid`, `ECONNRESET`. */
+  cause: string;
   /** The request may have been acted on although we got no usable answer (network error after sending, 5xx, bad body). */
   ambiguous: boolean;
   retryable: boolean;
@@ -126,17 +128,21 @@ export class CloudflareClient {
       },
       onRetry: (error, delay, next) =>
         this.log(
-          `${options.method} ${options.path} failed (${(error as CloudflareError).details.status ?? "network error"}); retrying in ${Math.round(delay)} ms (attempt ${next} of ${this.policy.maxAttempts}).`,
+          `${options.method} ${options.path} failed (${(error as CloudflareError).details.cause}); retrying in ${Math.round(delay)} ms (attempt ${next} of ${this.policy.maxAttempts}).`,
         ),
     });
   }
 
+  /**
+   * Query values are encoded as Cloudflare's own SDK sends them (a space is %20): URLSearchParams
+   * would write `+`, and whether Cloudflare decodes `+` in a permission-group name is not documented.
+   */
   private url(path: string, query: RequestOptions<unknown>["query"]): string {
-    const url = new URL(`${this.apiUrl}${path}`);
-    for (const [key, value] of Object.entries(query ?? {})) {
-      if (value !== undefined) url.searchParams.set(key, String(value));
-    }
-    return url.toString();
+    const pairs = Object.entries(query ?? {}).filter(([, value]) => value !== undefined);
+    const search = pairs.map(
+      ([key, value]) => `${encodeURIComponent(key)}=${encodeURIComponent(String(value))}`,
+    );
+    return `${this.apiUrl}${path}${search.length > 0 ? `?${search.join("&")}` : ""}`;
   }
 
   private async once<T>(options: RequestOptions<T>): Promise<Page<T>> {
@@ -169,6 +175,7 @@ export class CloudflareClient {
         {
           ...base,
           status: undefined,
+          cause: networkCause(cause),
           ambiguous: method !== "GET" && !neverConnected(cause),
           retryable: true,
         },
@@ -185,7 +192,7 @@ export class CloudflareClient {
     } catch (cause) {
       throw new CloudflareError(
         `connection lost while reading the answer: ${networkReason(cause)}`,
-        { ...base, status, cfRay, ambiguous: method !== "GET", retryable: true },
+        { ...base, status, cause: networkCause(cause), cfRay, ambiguous: method !== "GET", retryable: true },
         undefined,
         cause,
       );
@@ -202,6 +209,7 @@ export class CloudflareClient {
     const unreadable = {
       ...base,
       status,
+      cause: `HTTP ${status} with an unreadable body`,
       cfRay,
       ambiguous: method !== "GET" && (status < 400 || serverError),
       retryable: retryable || status < 400,
@@ -223,6 +231,7 @@ export class CloudflareClient {
         {
           ...base,
           status,
+          cause: `HTTP ${status}${errors.length > 0 ? ` (${errors.map((e) => e.code).join(", ")})` : ""}`,
           cfRay,
           errors,
           ambiguous: method !== "GET" && serverError,
@@ -244,7 +253,14 @@ export class CloudflareClient {
           .map((i) => `${i.path.join(".") || "result"}: ${i.message}`)
           .join("; ")})`,
         // A well-formed success with a result we cannot use: acted on, and retrying would not help.
-        { ...base, status, cfRay, ambiguous: method !== "GET", retryable: false },
+        {
+          ...base,
+          status,
+          cause: `HTTP ${status} with an unexpected result`,
+          cfRay,
+          ambiguous: method !== "GET",
+          retryable: false,
+        },
       );
     }
     return { result: result.data, resultInfo: body.result_info };
@@ -261,6 +277,19 @@ function neverConnected(cause: unknown): boolean {
     error = (error as Error & { cause?: unknown }).cause;
   }
   return false;
+}
+
+/** The system error code (and host) behind a failed fetch, e.g. `ENOTFOUND api.cloudflare.invalid`. */
+function networkCause(cause: unknown): string {
+  if (cause instanceof Error && cause.name === "TimeoutError")
+    return `no answer within ${REQUEST_TIMEOUT_MS / 1000} s`;
+  for (let error = cause, depth = 0; error instanceof Error && depth < 5; depth++) {
+    const { code, hostname } = error as Error & { code?: unknown; hostname?: unknown };
+    if (typeof code === "string" && code !== "")
+      return typeof hostname === "string" ? `${code} ${hostname}` : code;
+    error = (error as Error & { cause?: unknown }).cause;
+  }
+  return "network error";
 }
 
 function networkReason(cause: unknown): string {

@@ -48,35 +48,68 @@ export function accountResourceKey(accountId: string): string {
   return `${SCOPE_ACCOUNT}.${accountId}`;
 }
 
+/** Every R2 group this tool delegates, by id: a policy naming only these is about R2 alone. */
+export const R2_GROUP_IDS: ReadonlySet<string> = new Set(
+  Object.values(PERMISSION_GROUPS).map((g) => g.knownId),
+);
+
 /**
- * Runs a token write with the group's known id first (one round trip). Only a 400 — Cloudflare
- * rejecting the id — triggers the lookup by name and scope and one more attempt; 401/403/429/5xx never do.
+ * Whether a failed token write may mean Cloudflare no longer knows the group id we sent. A 400 says
+ * so most plainly; Cloudflare also answers policy problems with 403/9109, and an unknown id might be
+ * a 404. 401, 429 and 5xx never mean it.
+ */
+function mayBeUnknownGroup(error: CloudflareError, onlyR2Groups: boolean): boolean {
+  if (error.status === 400) return true;
+  return onlyR2Groups && ((error.status === 403 && error.hasCode(9109)) || error.status === 404);
+}
+
+/**
+ * Runs a token write with the group's known id first (one round trip). When Cloudflare's answer
+ * may mean the id is unknown, the group is looked up by name and scope and the write tried once
+ * more with the id found; if that is the id already sent, the original failure stands.
+ * `onlyR2Groups`: the written policy names no group but R2's, so a 403/9109 or 404 can only be
+ * about them.
  */
 export async function withPermissionGroup<T>(
   client: CloudflareClient,
   target: TokenTarget,
   permission: Permission,
-  log: (message: string) => void,
+  options: { log: (message: string) => void; onlyR2Groups: boolean },
   write: (groupId: string) => Promise<T>,
 ): Promise<T> {
   const group = PERMISSION_GROUPS[permission];
   try {
     return await write(group.knownId);
   } catch (error) {
-    if (!(error instanceof CloudflareError) || error.status !== 400) throw error;
-    log(`Cloudflare rejected the known id of "${group.name}" (${error.message}); looking it up by name.`);
-    const found = await findPermissionGroups(client, target, { name: group.name, scope: group.scope });
+    if (!(error instanceof CloudflareError) || !mayBeUnknownGroup(error, options.onlyR2Groups)) throw error;
+    options.log(
+      `Cloudflare refused the known id of "${group.name}" (${error.message}); looking it up by name.`,
+    );
+    let found: Awaited<ReturnType<typeof findPermissionGroups>>;
+    try {
+      found = await findPermissionGroups(client, target, { name: group.name, scope: group.scope });
+    } catch (lookup) {
+      // After a plain 400 the lookup was the way forward, so its failure is the news; after a
+      // 403/9109 or 404 the lookup was a guess, and the original refusal is the one to explain.
+      if (error.status === 400) throw lookup;
+      options.log(
+        `Looking up "${group.name}" failed as well (${lookup instanceof Error ? lookup.message : String(lookup)}).`,
+      );
+      throw error;
+    }
     const match = found.find(
       (g) => g.name === group.name && (g.scopes.length === 0 || g.scopes.includes(group.scope)),
     );
     if (!match) {
+      // After a 403/9109 or 404 an empty lookup most likely means the refusal was about something else.
+      if (error.status !== 400) throw error;
       throw new ActionError(
         "cloudflare",
         `Cloudflare has no permission group named "${group.name}" for ${group.scope} (the request failed with: ${error.message}).`,
         "The {name:api-token} may not be allowed to read permission groups, or Cloudflare renamed the group: please report it.",
       );
     }
-    // The known id was right, so the 400 had another cause: report the original error.
+    // The known id was right, so the refusal had another cause: report the original error.
     if (match.id === group.knownId) throw error;
     return await write(match.id);
   }

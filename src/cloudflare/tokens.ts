@@ -7,6 +7,10 @@ export function tokensPath(scope: TokenScope, accountId: string): string {
   return scope === "account" ? `/accounts/${accountId}/tokens` : "/user/tokens";
 }
 
+function tokenPath(target: TokenTarget, tokenId: string): string {
+  return `${tokensPath(target.scope, target.accountId)}/${encodeURIComponent(tokenId)}`;
+}
+
 /** Cloudflare ids are 32 hex characters today; only non-emptiness is relied on. */
 const nonEmptyId = z.string().check(z.minLength(1));
 
@@ -34,6 +38,20 @@ export type Token = z.infer<typeof tokenSchema>;
 /** Only the create (and roll) answer carries the secret `value`. */
 const createdTokenSchema = z.extend(tokenSchema, { value: z.string().check(z.minLength(1)) });
 export type CreatedToken = z.infer<typeof createdTokenSchema>;
+
+/**
+ * A token as a list shows it. An account holds up to 500 tokens, some provisioned by OAuth or with
+ * fields this project does not model: only what clean-up needs is required, and an item that does
+ * not parse is skipped (and counted), never fatal to the page.
+ */
+const listedTokenSchema = z.looseObject({
+  id: nonEmptyId,
+  name: z.string(),
+  status: z.catch(z.optional(z.string()), undefined),
+  issued_on: z.catch(z.optional(z.string()), undefined),
+  expires_on: z.catch(z.nullish(z.string()), undefined),
+});
+export type ListedToken = z.infer<typeof listedTokenSchema>;
 
 const verifySchema = z.looseObject({
   id: nonEmptyId,
@@ -84,13 +102,24 @@ export function createToken(
 async function deleteToken(client: CloudflareClient, target: TokenTarget, tokenId: string): Promise<void> {
   await client.request({
     method: "DELETE",
-    path: `${tokensPath(target.scope, target.accountId)}/${encodeURIComponent(tokenId)}`,
+    path: tokenPath(target, tokenId),
     token: target.token,
     result: deletedSchema,
   });
 }
 
-/** Deletes a token (a child this tool minted); 404 means it is already gone. */
+/**
+ * Answers to a DELETE that may only mean the token is gone: Cloudflare documents none, and its
+ * policy errors are 403/9109, so these are checked with a GET of the token before being reported.
+ */
+function maybeGone(error: CloudflareError): boolean {
+  return (error.status === 403 && error.hasCode(9109)) || error.status === 400;
+}
+
+/**
+ * Deletes a token (a child this tool minted). 404 means it is already gone; so does a refused
+ * DELETE of a token whose GET then answers 404.
+ */
 export async function revokeToken(
   client: CloudflareClient,
   target: TokenTarget,
@@ -100,7 +129,14 @@ export async function revokeToken(
     await deleteToken(client, target, tokenId);
     return "deleted";
   } catch (error) {
-    if (error instanceof CloudflareError && error.status === 404) return "already-gone";
+    if (!(error instanceof CloudflareError)) throw error;
+    if (error.status === 404) return "already-gone";
+    if (!maybeGone(error)) throw error;
+    try {
+      await getToken(client, target, tokenId);
+    } catch (lookup) {
+      if (lookup instanceof CloudflareError && lookup.status === 404) return "already-gone";
+    }
     throw error;
   }
 }
@@ -108,7 +144,7 @@ export async function revokeToken(
 export function getToken(client: CloudflareClient, target: TokenTarget, tokenId: string): Promise<Token> {
   return client.request({
     method: "GET",
-    path: `${tokensPath(target.scope, target.accountId)}/${encodeURIComponent(tokenId)}`,
+    path: tokenPath(target, tokenId),
     token: target.token,
     result: tokenSchema,
   });
@@ -140,22 +176,38 @@ export function findPermissionGroups(
   });
 }
 
-/** Every token of the scope, paging until Cloudflare's total is reached (50 per page, the maximum). */
-export async function listTokens(client: CloudflareClient, target: TokenTarget): Promise<Token[]> {
-  const tokens: Token[] = [];
+/**
+ * Every token of the scope, paging until Cloudflare's total is reached (50 per page, the maximum).
+ * Items of a shape this project does not understand are skipped; `onSkipped` hears how many.
+ */
+export async function listTokens(
+  client: CloudflareClient,
+  target: TokenTarget,
+  onSkipped?: (count: number) => void,
+): Promise<ListedToken[]> {
+  const tokens: ListedToken[] = [];
+  let seen = 0;
+  let skipped = 0;
   for (let page = 1; ; page++) {
     const { result, resultInfo } = await client.requestPage({
       method: "GET",
       path: tokensPath(target.scope, target.accountId),
       token: target.token,
       query: { page, per_page: 50, include_expired: true },
-      result: z.array(tokenSchema),
+      result: z.array(z.unknown()),
     });
-    tokens.push(...result);
+    seen += result.length;
+    for (const item of result) {
+      const parsed = listedTokenSchema.safeParse(item);
+      if (parsed.success) tokens.push(parsed.data);
+      else skipped++;
+    }
     const info = listInfoSchema.safeParse(resultInfo);
     const total = info.success ? info.data.total_count : undefined;
-    if (result.length === 0 || (total !== undefined ? tokens.length >= total : result.length < 50))
+    if (result.length === 0 || (total !== undefined ? seen >= total : result.length < 50)) {
+      if (skipped > 0) onSkipped?.(skipped);
       return tokens;
+    }
   }
 }
 
@@ -174,7 +226,7 @@ export function updateToken(
 ): Promise<Token> {
   return client.request({
     method: "PUT",
-    path: `${tokensPath(target.scope, target.accountId)}/${encodeURIComponent(tokenId)}`,
+    path: tokenPath(target, tokenId),
     token: target.token,
     body,
     result: tokenSchema,

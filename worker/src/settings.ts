@@ -3,7 +3,7 @@
  * bad value is a 500 `server_misconfigured` that names the var and the fix, never a crash, and never
  * quotes the secret.
  */
-import { httpUrl, isHex32, isUnusableToken } from "../../src/checks.js";
+import { httpUrl, isCleartextRemote, isHex32, isUnusableToken } from "../../src/checks.js";
 import { DEFAULT_API_URL, TOKEN_SCOPES, type TokenScope } from "../../src/terms.js";
 import { HttpError } from "./errors.js";
 import { type Policy, parsePolicy } from "./policy.js";
@@ -40,9 +40,17 @@ const text = (value: unknown): string => (typeof value === "string" ? value.trim
 
 function urlSetting(name: string, value: string, problems: string[]): string {
   const url = httpUrl(value);
-  if (url !== undefined) return url;
-  problems.push(`${name} is "${value}", which is not an http(s) URL without query or fragment.`);
-  return value;
+  if (url === undefined) {
+    problems.push(`${name} is "${value}", which is not an http(s) URL without query or fragment.`);
+    return value;
+  }
+  // The account token (API_URL) and verified identities (ISSUER, JWKS_URL) must not cross a network in clear.
+  if (isCleartextRemote(url)) {
+    problems.push(
+      `${name} is "${value}": use https:// (plain http only for localhost, 127.0.0.0/8 and [::1]).`,
+    );
+  }
+  return url;
 }
 
 function load(env: Env): Settings {

@@ -83,7 +83,7 @@ async function run(values: Values, deps: CliDeps): Promise<number> {
       origin: deps.origin,
     });
     spinner.clear();
-    deps.stdout(formatMinted(minted, format));
+    deps.stdout(formatMinted(minted, format, deps.env));
     return EXIT.ok;
   } finally {
     spinner.clear();

@@ -1,0 +1,211 @@
+// Where the real Cloudflare most likely differs from what the emulator first guessed
+// (docs/cloudflare-api.md §8), from the action's side: inputs as users copy them, no token in clear
+// text, the checksum settings today's S3 clients need, permission-group self-heal on 403/9109 and
+// 404, and deletes of tokens that are already gone. Run as the GitHub runner runs the bundle.
+import { describe, expect, test } from "vitest";
+import { describeStep, errorLines, runMain, runPost, warningLines } from "../../scripts/harness/runner.js";
+import { bucketName, callSequence, callsTo, emulatorInputs, liveChildIds } from "../helpers/emulator.js";
+import { useEmulator } from "../helpers/use-emulator.js";
+
+const emu = useEmulator();
+
+function newBucket(label: string): string {
+  const bucket = bucketName(label);
+  emu.emulator.createBucket(bucket);
+  return bucket;
+}
+
+describe("inputs as users copy them", () => {
+  test("location-hint in upper case (as Cloudflare's docs write WNAM) creates the bucket with the lower-case hint", async () => {
+    const bucket = bucketName("hint");
+    const main = await runMain({
+      inputs: emulatorInputs(emu.emulator, emu.minter, bucket, {
+        "create-bucket": "true",
+        "location-hint": "WNAM",
+        "wait-timeout": "0",
+      }),
+    });
+    expect(main.exitCode, describeStep(main)).toBe(0);
+    expect(callsTo(emu.emulator, "r2.buckets.create")[0]?.body).toEqual({
+      name: bucket,
+      locationHint: "wnam",
+    });
+    const post = await runPost({
+      inputs: emulatorInputs(emu.emulator, emu.minter, bucket),
+      state: main.state,
+    });
+    expect(post.exitCode, describeStep(post)).toBe(0);
+  });
+
+  test("jurisdiction fedramp-high is named as not supported yet, before any call", async () => {
+    const main = await runMain({
+      inputs: emulatorInputs(emu.emulator, emu.minter, newBucket("fh"), { jurisdiction: "fedramp-high" }),
+    });
+    expect(main.exitCode).toBe(1);
+    const errors = errorLines(main);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/Input jurisdiction is "fedramp-high", which is not supported yet/);
+    expect(errors[0]).toMatch(/S3 endpoint is not documented/);
+    expect(emu.emulator.calls).toEqual([]);
+  });
+});
+
+describe("no token in clear text", () => {
+  test.each([
+    ["api-token travels to api-url", "api-url", "http://example.com/client/v4"],
+    ["session tokens and data travel to s3-endpoint", "s3-endpoint", "http://bucket-proxy.example.com"],
+  ])(
+    "plain http off loopback is refused (%s), naming the input, before any call",
+    async (_what, input, url) => {
+      const main = await runMain({
+        inputs: emulatorInputs(emu.emulator, emu.minter, newBucket("clear"), { [input]: url }),
+      });
+      expect(main.exitCode).toBe(1);
+      const errors = errorLines(main);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toContain(`Input ${input} is "${url}": plain http`);
+      expect(errors[0]).toMatch(/Use https:\/\//);
+      expect(emu.emulator.calls).toEqual([]);
+      expect(emu.emulator.s3Calls).toEqual([]);
+    },
+  );
+
+  test("vending-url in plain http off loopback is refused before the OIDC token is requested", async () => {
+    const main = await runMain({
+      inputs: { bucket: "any-bucket", "vending-url": "http://vend.example.com" },
+    });
+    expect(main.exitCode).toBe(1);
+    expect(errorLines(main)[0]).toContain('Input vending-url is "http://vend.example.com": plain http');
+  });
+
+  test("plain http on loopback (localhost, 127.0.0.0/8, [::1]) is accepted", async () => {
+    const bucket = newBucket("loop");
+    const api = new URL(emu.emulator.apiUrl);
+    for (const host of ["localhost", "127.0.0.1"]) {
+      emu.emulator.resetCalls();
+      const apiUrl = `http://${host}:${api.port}${api.pathname}`;
+      const main = await runMain({
+        inputs: emulatorInputs(emu.emulator, emu.minter, bucket, { "api-url": apiUrl, "wait-timeout": "0" }),
+      });
+      expect(main.exitCode, describeStep(main)).toBe(0);
+      const tokenId = main.outputs["token-id"] as string;
+      const post = await runPost({
+        inputs: emulatorInputs(emu.emulator, emu.minter, bucket),
+        state: main.state,
+      });
+      expect(post.exitCode).toBe(0);
+      expect(liveChildIds(emu.emulator)).not.toContain(tokenId);
+    }
+  });
+});
+
+describe("the checksum settings today's S3 clients need", () => {
+  test("are exported as when_required, except a setting the job's environment already has", async () => {
+    const bucket = newBucket("cks");
+    const main = await runMain({
+      inputs: emulatorInputs(emu.emulator, emu.minter, bucket, { "wait-timeout": "0" }),
+      env: { AWS_REQUEST_CHECKSUM_CALCULATION: "when_supported" },
+    });
+    expect(main.exitCode, describeStep(main)).toBe(0);
+    expect(main.env.AWS_REQUEST_CHECKSUM_CALCULATION).toBeUndefined();
+    expect(main.env.AWS_RESPONSE_CHECKSUM_VALIDATION).toBe("when_required");
+    expect(main.env.AWS_CREDENTIAL_EXPIRATION).toBe(main.outputs["expires-at"]);
+    const post = await runPost({
+      inputs: emulatorInputs(emu.emulator, emu.minter, bucket),
+      state: main.state,
+    });
+    expect(post.exitCode).toBe(0);
+  });
+
+  test("export-env: false exports nothing at all", async () => {
+    const bucket = newBucket("noexp");
+    const main = await runMain({
+      inputs: emulatorInputs(emu.emulator, emu.minter, bucket, {
+        "export-env": "false",
+        "wait-timeout": "0",
+      }),
+    });
+    expect(main.exitCode, describeStep(main)).toBe(0);
+    expect(main.env).toEqual({});
+    const post = await runPost({
+      inputs: emulatorInputs(emu.emulator, emu.minter, bucket),
+      state: main.state,
+    });
+    expect(post.exitCode).toBe(0);
+  });
+});
+
+describe("deleting a token that is already gone", () => {
+  test("post: a 403/9109 on DELETE of a child whose GET answers 404 is 'already gone', no warning", async () => {
+    const bucket = newBucket("gone");
+    const inputs = emulatorInputs(emu.emulator, emu.minter, bucket, { "wait-timeout": "0" });
+    const main = await runMain({ inputs });
+    expect(main.exitCode, describeStep(main)).toBe(0);
+    const tokenId = main.outputs["token-id"] as string;
+    // Someone (a sweep) deleted it already; this Cloudflare answers the second DELETE with 403/9109.
+    await fetch(`${emu.emulator.apiUrl}/accounts/${emu.emulator.accountId}/tokens/${tokenId}`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${emu.minter.value}` },
+    });
+    emu.emulator.resetCalls();
+    emu.emulator.injectFault({
+      route: "tokens.delete",
+      kind: {
+        type: "status",
+        status: 403,
+        errors: [{ code: 9109, message: "Unauthorized to access requested resource" }],
+      },
+    });
+    const post = await runPost({ inputs, state: main.state });
+    expect(post.exitCode, describeStep(post)).toBe(0);
+    expect(warningLines(post)).toEqual([]);
+    expect(post.stdout).toContain(`Child token ${tokenId} was already gone.`);
+    expect(callSequence(emu.emulator)).toEqual(["tokens.delete 403", "tokens.get 404"]);
+  });
+
+  test("post: a 403/9109 on DELETE of a child that still exists keeps the warning with the manual fix", async () => {
+    const bucket = newBucket("stays");
+    const inputs = emulatorInputs(emu.emulator, emu.minter, bucket, { "wait-timeout": "0" });
+    const main = await runMain({ inputs });
+    expect(main.exitCode, describeStep(main)).toBe(0);
+    const tokenId = main.outputs["token-id"] as string;
+    emu.emulator.resetCalls();
+    emu.emulator.injectFault({
+      route: "tokens.delete",
+      kind: {
+        type: "status",
+        status: 403,
+        errors: [{ code: 9109, message: "Unauthorized to access requested resource" }],
+      },
+    });
+    const post = await runPost({ inputs, state: main.state });
+    expect(post.exitCode, describeStep(post)).toBe(0);
+    const warnings = warningLines(post);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(tokenId);
+    expect(warnings[0]).toMatch(/9109/);
+    expect(warnings[0]).toMatch(/curl -X DELETE/);
+    expect(callSequence(emu.emulator)).toEqual(["tokens.delete 403", "tokens.get 200"]);
+    // Still there, as the warning says: the test deletes it itself.
+    expect(await emu.cleanUp()).toEqual([tokenId]);
+  });
+});
+
+describe("permission-group lookup", () => {
+  test("is never triggered by a 401, a 429 or a 5xx on create", async () => {
+    for (const status of [401, 429, 503]) {
+      emu.emulator.resetCalls();
+      emu.emulator.clearFaults();
+      emu.emulator.injectFault({
+        route: "tokens.create",
+        times: 20,
+        kind: { type: "status", status, retryAfter: "0", errors: [{ code: 10000, message: "refused" }] },
+      });
+      const main = await runMain({
+        inputs: emulatorInputs(emu.emulator, emu.minter, newBucket(`s${status}`)),
+      });
+      expect(main.exitCode, describeStep(main)).toBe(1);
+      expect(callsTo(emu.emulator, "permission_groups.list"), String(status)).toEqual([]);
+    }
+  }, 180_000);
+});
