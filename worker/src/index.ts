@@ -36,7 +36,7 @@ export async function handle(request: Request, env: Env): Promise<Response> {
         },
       );
     }
-    return await handler(request, settingsFrom(env), log);
+    return await handler(request, settingsFrom(env, log), log);
   } catch (error) {
     const failure =
       error instanceof HttpError

@@ -6,7 +6,8 @@
 import { httpUrl, isHex32, isUnusableToken } from "../../src/checks.js";
 import { DEFAULT_API_URL, TOKEN_SCOPES, type TokenScope } from "../../src/terms.js";
 import { HttpError } from "./errors.js";
-import { type Policy, parsePolicy } from "./policy.js";
+import type { Logger } from "./log.js";
+import { namesOnlyRules, type Policy, parsePolicy } from "./policy.js";
 
 export const GITHUB_ISSUER = "https://token.actions.githubusercontent.com";
 
@@ -109,11 +110,15 @@ function load(env: Env): Settings {
 // Workers hand the same env object to every request of an isolate: parse it once.
 const cache = new WeakMap<object, Settings | HttpError>();
 
-export function settingsFrom(env: Env): Settings {
+/** The settings of this isolate; the first read also warns, once, about every rule that pins names only. */
+export function settingsFrom(env: Env, log?: Logger): Settings {
   let entry = cache.get(env);
   if (entry === undefined) {
     try {
       entry = load(env);
+      for (const warning of namesOnlyRules(entry.policy)) {
+        log?.warn("policy.names_only", { rule: warning.rule, message: warning.message });
+      }
     } catch (error) {
       if (!(error instanceof HttpError)) throw error;
       entry = error;
