@@ -14,6 +14,8 @@ export interface SweepOptions {
   olderThanMs: number | undefined;
   dryRun: boolean;
   now: number;
+  /** At most this many tokens are deleted (or listed, dry run); the others wait for the next sweep. */
+  limit?: number | undefined;
 }
 
 export interface SweepRow {
@@ -25,8 +27,12 @@ export interface SweepRow {
   result: "deleted" | "already gone" | "would delete" | `failed: ${string}`;
 }
 
+function isChild(token: Token, options: SweepOptions): boolean {
+  return token.name.startsWith(options.prefix) && MINT_ID_SUFFIX.test(token.name);
+}
+
+/** Why a child is due to be swept, or undefined when it is not. */
 function reasonToSweep(token: Token, options: SweepOptions): string | undefined {
-  if (!token.name.startsWith(options.prefix) || !MINT_ID_SUFFIX.test(token.name)) return undefined;
   const expires = token.expires_on ? Date.parse(token.expires_on) : Number.NaN;
   if (token.status === "expired" || expires <= options.now) return "expired";
   const issued = token.issued_on ? Date.parse(token.issued_on) : Number.NaN;
@@ -42,14 +48,37 @@ function age(ms: number): string {
   return `${Math.round(ms / 3_600_000)} h`;
 }
 
+export interface SweepReport {
+  rows: SweepRow[];
+  /** This tool's children left alone because they are neither expired nor too old (the caller not counted). */
+  kept: number;
+  /** Children due to be swept that were not tried because `limit` was reached. */
+  remaining: number;
+}
+
 /** Finds this tool's child tokens that are expired or too old and deletes them (or lists them, dry run). */
 export async function sweep(client: CloudflareClient, options: SweepOptions): Promise<SweepRow[]> {
+  return (await sweepReport(client, options)).rows;
+}
+
+/** sweep(), with how many children it kept and how many it left for the next sweep. */
+export async function sweepReport(client: CloudflareClient, options: SweepOptions): Promise<SweepReport> {
   const rows: SweepRow[] = [];
+  let kept = 0;
+  let remaining = 0;
   // The calling token may match a custom --prefix: never sweep the branch we are sitting on.
   const self = (await verifyToken(client, options.target)).id;
   for (const token of await listTokens(client, options.target)) {
-    const reason = token.id === self ? undefined : reasonToSweep(token, options);
-    if (reason === undefined) continue;
+    if (token.id === self || !isChild(token, options)) continue;
+    const reason = reasonToSweep(token, options);
+    if (reason === undefined) {
+      kept++;
+      continue;
+    }
+    if (options.limit !== undefined && rows.length >= options.limit) {
+      remaining++;
+      continue;
+    }
     const row = {
       id: token.id,
       name: token.name,
@@ -68,5 +97,5 @@ export async function sweep(client: CloudflareClient, options: SweepOptions): Pr
       rows.push({ ...row, result: `failed: ${describeError(error)}` });
     }
   }
-  return rows;
+  return { rows, kept, remaining };
 }

@@ -109,6 +109,11 @@ const CASES: {
     },
     message: ["POLICY is not a valid policy", ...message],
   })),
+  {
+    name: "SWEEP_LIMIT is not a whole number from 1 to 1000",
+    vars: { SWEEP_LIMIT: "5000" },
+    message: ['SWEEP_LIMIT is "5000"', "from 1 to 1000"],
+  },
   { name: "POLICY is missing", vars: { POLICY: undefined }, message: ["POLICY is not set"] },
   {
     name: "the secret is missing",

@@ -55,7 +55,7 @@ export const WORKER_RETRY_POLICY: RetryPolicy = {
   totalBudgetMs: 15_000,
 };
 
-function client(settings: Settings, log: Logger): CloudflareClient {
+export function client(settings: Settings, log: Logger): CloudflareClient {
   return new CloudflareClient({
     apiUrl: settings.apiUrl,
     deps: workerDeps(),

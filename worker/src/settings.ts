@@ -11,6 +11,15 @@ import { namesOnlyRules, type Policy, parsePolicy } from "./policy.js";
 
 export const GITHUB_ISSUER = "https://token.actions.githubusercontent.com";
 
+/**
+ * How many expired children one scheduled sweep deletes at most. Every deletion, list page and retry is
+ * a subrequest, and an invocation may make 50 on Workers Free and 1000 or more on Workers Paid
+ * (https://developers.cloudflare.com/workers/platform/limits/#subrequests); 200 stays well inside the
+ * paid limit with room for the list (10 pages for 500 tokens) and retries. The rest waits an hour.
+ */
+export const DEFAULT_SWEEP_LIMIT = 200;
+export const MAX_SWEEP_LIMIT = 1000;
+
 /** The bindings the Worker reads (wrangler.toml `[vars]` and `wrangler secret put CLOUDFLARE_API_TOKEN`). */
 export interface Env {
   ACCOUNT_ID?: string;
@@ -22,6 +31,8 @@ export interface Env {
   API_URL?: string;
   S3_ENDPOINT?: string;
   TOKEN_SCOPE?: string;
+  /** A number in wrangler.toml, or its text. */
+  SWEEP_LIMIT?: string | number;
   CLOUDFLARE_API_TOKEN?: string;
 }
 
@@ -34,6 +45,7 @@ export interface Settings {
   apiUrl: string;
   s3Endpoint: string | undefined;
   tokenScope: TokenScope;
+  sweepLimit: number;
   apiToken: string;
 }
 
@@ -71,6 +83,13 @@ function load(env: Env): Settings {
   if (!(TOKEN_SCOPES as readonly string[]).includes(scope)) {
     problems.push(`TOKEN_SCOPE is "${scope}": use account or user.`);
   }
+  const limitText = typeof env.SWEEP_LIMIT === "number" ? String(env.SWEEP_LIMIT) : text(env.SWEEP_LIMIT);
+  const sweepLimit = limitText === "" ? DEFAULT_SWEEP_LIMIT : Number(limitText);
+  if (!Number.isInteger(sweepLimit) || sweepLimit < 1 || sweepLimit > MAX_SWEEP_LIMIT) {
+    problems.push(
+      `SWEEP_LIMIT is "${limitText}": set it to a whole number from 1 to ${MAX_SWEEP_LIMIT} (default ${DEFAULT_SWEEP_LIMIT}; about 30 on Workers Free, whose invocations may make 50 subrequests).`,
+    );
+  }
   const apiToken = text(env.CLOUDFLARE_API_TOKEN);
   if (apiToken === "" || isUnusableToken(apiToken)) {
     problems.push(
@@ -103,6 +122,7 @@ function load(env: Env): Settings {
     apiUrl,
     s3Endpoint,
     tokenScope: scope as TokenScope,
+    sweepLimit,
     apiToken,
   };
 }
