@@ -22,6 +22,8 @@ export interface SweepOptions {
   now: number;
   /** Hears what is worth a debug line (tokens of a shape it does not understand, skipped). */
   debug?: (message: string) => void;
+  /** At most this many tokens are deleted (or listed, dry run); the others wait for the next sweep. */
+  limit?: number | undefined;
 }
 
 export interface SweepRow {
@@ -33,8 +35,12 @@ export interface SweepRow {
   result: "deleted" | "already gone" | "would delete" | `failed: ${string}`;
 }
 
+function isChild(token: ListedToken, options: SweepOptions): boolean {
+  return token.name.startsWith(options.prefix) && MINT_ID_SUFFIX.test(token.name);
+}
+
+/** Why a child is due to be swept, or undefined when it is not. */
 function reasonToSweep(token: ListedToken, options: SweepOptions): string | undefined {
-  if (!token.name.startsWith(options.prefix) || !MINT_ID_SUFFIX.test(token.name)) return undefined;
   const expires = token.expires_on ? Date.parse(token.expires_on) : Number.NaN;
   if (token.status === "expired" || expires <= options.now) return "expired";
   const issued = token.issued_on ? Date.parse(token.issued_on) : Number.NaN;
@@ -50,17 +56,40 @@ function age(ms: number): string {
   return `${Math.round(ms / 3_600_000)} h`;
 }
 
+export interface SweepReport {
+  rows: SweepRow[];
+  /** This tool's children left alone because they are neither expired nor too old (the caller not counted). */
+  kept: number;
+  /** Children due to be swept that were not tried because `limit` was reached. */
+  remaining: number;
+}
+
 /** Finds this tool's child tokens that are expired or too old and deletes them (or lists them, dry run). */
 export async function sweep(client: CloudflareClient, options: SweepOptions): Promise<SweepRow[]> {
+  return (await sweepReport(client, options)).rows;
+}
+
+/** sweep(), with how many children it kept and how many it left for the next sweep. */
+export async function sweepReport(client: CloudflareClient, options: SweepOptions): Promise<SweepReport> {
   const rows: SweepRow[] = [];
+  let kept = 0;
+  let remaining = 0;
   // The calling token may match a custom --prefix: never sweep the branch we are sitting on.
   const self = (await verifyToken(client, options.target)).id;
   const tokens = await listTokens(client, options.target, (count) =>
     options.debug?.(`Skipped ${count} listed token(s) whose shape this tool does not understand.`),
   );
   for (const token of tokens) {
-    const reason = token.id === self ? undefined : reasonToSweep(token, options);
-    if (reason === undefined) continue;
+    if (token.id === self || !isChild(token, options)) continue;
+    const reason = reasonToSweep(token, options);
+    if (reason === undefined) {
+      kept++;
+      continue;
+    }
+    if (options.limit !== undefined && rows.length >= options.limit) {
+      remaining++;
+      continue;
+    }
     const row = {
       id: token.id,
       name: token.name,
@@ -79,5 +108,5 @@ export async function sweep(client: CloudflareClient, options: SweepOptions): Pr
       rows.push({ ...row, result: `failed: ${describeError(error)}` });
     }
   }
-  return rows;
+  return { rows, kept, remaining };
 }

@@ -28,7 +28,7 @@ import { parsePolicy } from "../../worker/src/policy.js";
 import { bucketName, callSequence, emulatorInputs, liveChildIds } from "../helpers/emulator.js";
 import { hygieneProblems } from "../helpers/hygiene.js";
 import { type IdTokenEndpoint, jobClaims, startIdTokenEndpoint } from "../helpers/id-token-endpoint.js";
-import { type OidcIssuer, startOidcIssuer } from "../helpers/oidc-issuer.js";
+import { githubIdOf, type OidcIssuer, startOidcIssuer } from "../helpers/oidc-issuer.js";
 import { getText, putText, s3ClientFromOutputs } from "../helpers/s3.js";
 import { findSecretLeaks } from "../helpers/secret-scan.js";
 import { useEmulator } from "../helpers/use-emulator.js";
@@ -103,6 +103,8 @@ async function startFrontDoor(): Promise<FrontDoor & { target: (url: string) => 
 }
 
 const REPO = jobContext.GITHUB_REPOSITORY;
+/** The id the job's OIDC tokens carry for the repository (helpers/oidc-issuer.ts derives it from the name). */
+const REPO_ID = githubIdOf(REPO);
 const RUN = `${jobContext.GITHUB_RUN_ID}.${jobContext.GITHUB_RUN_ATTEMPT}`;
 /** An audience that is not a URL's origin, for the Worker reached with an explicit audience input. */
 const EXPLICIT_AUDIENCE = "r2-vending.octo-org.example";
@@ -129,6 +131,7 @@ const POLICY = {
   rules: [
     {
       repository: REPO,
+      repository_id: REPO_ID,
       ref: "refs/heads/main",
       buckets: ["kl-*"],
       permissions: ["object-read-write", "object-read-only"],
@@ -136,10 +139,19 @@ const POLICY = {
     },
     {
       repository: REPO,
+      repository_id: REPO_ID,
       ref: "refs/heads/main",
       buckets: ["klp-*"],
       permissions: ["object-read-write"],
       prefixes: ["pipelines/"],
+      max_ttl: "1h",
+    },
+    {
+      // Every repository of the owner, each under its own id and branch: the Worker fills the prefix.
+      repository_owner_id: githubIdOf(REPO.split("/")[0] as string),
+      buckets: ["klf-*"],
+      permissions: ["object-read-write"],
+      prefixes: ["{repository_id}/{ref_name}/"],
       max_ttl: "1h",
     },
   ],
@@ -492,6 +504,87 @@ describe("keyless: mint through the vending Worker", () => {
   });
 });
 
+describe("keyless: the Worker's narrowing", () => {
+  test("a request the Worker narrows (a rule's filled prefix): the readiness probe lies under it, the summary names it, outputs as usual", async () => {
+    emu.emulator.set({ propagationDelayMs: 600 });
+    const bucket = newBucket("klf-shared");
+    const inputs = keylessInputs(bucket, { permission: "object-read-write", ttl: "30m" });
+    const main = await runMain({ inputs, env: oidcEnv() });
+    const mainTokens = idTokens.tokens();
+    expect(main.exitCode, describeStep(main)).toBe(0);
+    expect(warningLines(main)).toEqual([]);
+    const filled = `${REPO_ID}/main/`;
+
+    // Hybrid: the Worker narrowed the whole-bucket request to the rule's prefix, filled from the token.
+    expect(main.outputs["session-token"]).not.toBe("");
+    expect(main.stdout).toContain(
+      `The vending Worker's policy narrowed the credentials to prefix ${filled}.`,
+    );
+    // Every readiness probe the S3 endpoint saw was a GET under that prefix, and the last one passed:
+    // a probe at the bucket's root would be refused until wait-timeout.
+    const probes = emu.emulator.s3Calls.filter((call) => call.accessKeyId === main.outputs["access-key-id"]);
+    expect(probes.length).toBeGreaterThan(0);
+    for (const probe of probes) {
+      expect(probe).toMatchObject({ method: "GET", bucket });
+      expect(probe.key.startsWith(`${filled}r2-ephemeral-readiness-`), probe.key).toBe(true);
+    }
+    expect(probes.at(-1)?.status).toBe(404);
+    expect(main.stdout).toMatch(/The S3 endpoint accepted the credentials after \d+ ms/);
+    // The job summary's narrowing row says what the credentials hold, and who narrowed them.
+    expect(main.summary).toContain(`| Narrowing | prefix \`${filled}\` (by the vending Worker's policy) |`);
+    // No new outputs.
+    expect(Object.keys(main.outputs).sort()).toEqual(ALL_OUTPUTS);
+
+    const s3 = s3ClientFromOutputs(main.outputs);
+    expect(await putText(s3, bucket, `${filled}part-0.csv`, "rows")).toMatchObject({ ok: true });
+    expect(
+      await putText(s3, bucket, `${githubIdOf("octo-org/other")}/main/part-0.csv`, "rows"),
+    ).toMatchObject({
+      ok: false,
+      status: 403,
+    });
+    s3.destroy();
+    const post = await runPost({ inputs, env: { ...oidcEnv(), ...main.env }, state: main.state });
+    expect(post.exitCode, describeStep(post)).toBe(0);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
+    expect(keylessLeaks(main, mainTokens, main.outputs)).toEqual([]);
+  });
+
+  test("as fast as a request the workflow narrows itself: the same probes, the same summary row but for who narrowed", async () => {
+    emu.emulator.set({ propagationDelayMs: 600 });
+    const filled = `${REPO_ID}/main/`;
+    const workerInputs = keylessInputs(newBucket("klf-fast"), {
+      permission: "object-read-write",
+      ttl: "30m",
+    });
+    const workflowInputs = keylessInputs(newBucket("klf-fast"), {
+      permission: "object-read-write",
+      ttl: "30m",
+      prefixes: filled,
+    });
+    const byWorker = await runMain({ inputs: workerInputs, env: oidcEnv() });
+    const byWorkflow = await runMain({ inputs: workflowInputs, env: oidcEnv() });
+    for (const main of [byWorker, byWorkflow]) expect(main.exitCode, describeStep(main)).toBe(0);
+    expect(byWorkflow.summary).toContain(`| Narrowing | prefix \`${filled}\` |`);
+    expect(byWorkflow.stdout).not.toContain("narrowed the credentials");
+    // Both waited out the same 600 ms of propagation, neither the whole wait-timeout.
+    const waited = (main: StepResult) =>
+      Number(/accepted the credentials after (\d+) ms/.exec(main.stdout)?.[1] ?? Number.NaN);
+    for (const main of [byWorker, byWorkflow]) {
+      expect(waited(main)).toBeGreaterThanOrEqual(500);
+      expect(waited(main)).toBeLessThan(5_000);
+    }
+    for (const [main, inputs] of [
+      [byWorker, workerInputs],
+      [byWorkflow, workflowInputs],
+    ] as const) {
+      const post = await runPost({ inputs, env: { ...oidcEnv(), ...main.env }, state: main.state });
+      expect(post.exitCode, describeStep(post)).toBe(0);
+    }
+    expect(liveChildIds(emu.emulator)).toEqual([]);
+  });
+});
+
 describe("keyless: what the workflow must grant", () => {
   test("without ACTIONS_ID_TOKEN_REQUEST_URL, main fails with one error naming permissions: id-token: write; no call to the Worker", async () => {
     const bucket = newBucket("kl-noperm");
@@ -529,7 +622,8 @@ describe("keyless: what the workflow must grant", () => {
 describe("keyless: refusals surface clearly", () => {
   test("a repository not in the policy: one error with the Worker's code and message, nothing minted", async () => {
     const bucket = newBucket("kl-foreign");
-    idTokens.setClaims({ repository: "octo-org/forked-repo" });
+    // A fork under another owner: same name, another owner and id.
+    idTokens.setClaims({ repository: "octo-fork/octo-repo" });
     const inputs = keylessInputs(bucket);
     const { main, post, mainTokens } = await keylessJob({ inputs, env: oidcEnv() });
     expect(main.exitCode).not.toBe(0);
@@ -537,7 +631,7 @@ describe("keyless: refusals surface clearly", () => {
     expect(errors, describeStep(main)).toHaveLength(1);
     expect(errors[0]).toContain("HTTP 403");
     expect(errors[0]).toContain("policy_denied");
-    expect(errors[0]).toContain("repository octo-org/forked-repo is not in the policy");
+    expect(errors[0]).toContain("repository octo-fork/octo-repo is not in the policy");
     // Refused once, not retried; no Cloudflare call; nothing for post to do.
     expect(front.calls).toEqual([{ method: "POST", path: "/v1/mint", status: 403 }]);
     expect(callSequence(emu.emulator)).toEqual([]);
@@ -694,7 +788,7 @@ describe("keyless: worker/README.md's policy and workflow", () => {
   const policyText = /```json\n([\s\S]*?)\n```/.exec(section)?.[1];
   const workflowText = /```yaml\n([\s\S]*?)\n```/.exec(section)?.[1];
 
-  test("its policy is valid, and its workflow mints, uploads under the prefix and revokes through a Worker with that policy", async () => {
+  test("its policy is valid and pins ids, and its workflow mints, uploads under the Worker-filled prefix and revokes through a Worker with that policy", async () => {
     expect(policyText, "no json block in The workflow").toBeDefined();
     expect(workflowText, "no yaml block in The workflow").toBeDefined();
     expect(parsePolicy(policyText)).toHaveProperty("policy");
@@ -711,8 +805,14 @@ describe("keyless: worker/README.md's policy and workflow", () => {
     expect(step?.with?.["vending-url"]).toMatch(/^https:\/\//);
     expect(JSON.stringify(workflow)).not.toContain("secrets.");
 
-    const policy = JSON.parse(policyText as string) as { rules: { repository: string; buckets: string[] }[] };
+    const policy = JSON.parse(policyText as string) as {
+      rules: { repository: string; repository_id: string; buckets: string[] }[];
+    };
     for (const rule of policy.rules) expect(rule.repository).toBe(REPO);
+    // Every rule pins the repository's id; the job's tokens carry that id.
+    const repositoryId = policy.rules[0]?.repository_id as string;
+    expect(repositoryId).toMatch(/^\d+$/);
+    for (const rule of policy.rules) expect(rule.repository_id).toBe(repositoryId);
     for (const bucket of policy.rules.flatMap((rule) => rule.buckets)) emu.emulator.createBucket(bucket);
 
     const door = await startFrontDoor();
@@ -725,13 +825,19 @@ describe("keyless: worker/README.md's policy and workflow", () => {
     });
     door.target(readmeWorker.url);
     try {
-      idTokens.setClaims(job?.environment ? { environment: job.environment } : {});
+      const environment = job?.environment ? { environment: job.environment } : {};
+      idTokens.setClaims({ repository_id: repositoryId, ...environment });
       const inputs = { ...step?.with, "vending-url": door.url };
       const main = await runMain({ inputs, env: oidcEnv() });
       expect(main.exitCode, describeStep(main)).toBe(0);
       expect(main.outputs["session-token"]).not.toBe("");
       const bucket = step?.with?.bucket as string;
-      const prefix = step?.with?.prefixes as string;
+      // The step asks for no prefix: the Worker narrowed it to the rule's {repository_id}/, and the
+      // workflow's upload goes there (${GITHUB_REPOSITORY_ID}/…).
+      expect(step?.with?.prefixes).toBeUndefined();
+      expect(workflowText).toMatch(/s3:\/\/releases\/\$\{GITHUB_REPOSITORY_ID\}\//);
+      const prefix = `${repositoryId}/`;
+      expect(main.summary).toContain(`prefix \`${prefix}\``);
       const s3 = s3ClientFromOutputs(main.outputs);
       expect(await putText(s3, bucket, `${prefix}abc123/app.js`, "bits")).toMatchObject({ ok: true });
       expect(await putText(s3, bucket, "elsewhere/app.js", "bits")).toMatchObject({ ok: false, status: 403 });
@@ -742,10 +848,19 @@ describe("keyless: worker/README.md's policy and workflow", () => {
       s3.destroy();
 
       // Without the environment (a job on main without it), the first rule applies: releases is refused.
-      idTokens.setClaims({});
+      idTokens.setClaims({ repository_id: repositoryId });
       const outside = await runMain({ inputs, env: oidcEnv() });
       expect(outside.exitCode).not.toBe(0);
       expect(errorLines(outside).join("\n")).toContain("policy_denied");
+
+      // A repository created later under the same name, in the same environment: refused by its id.
+      idTokens.setClaims({ repository_id: "987", ...environment });
+      const impostor = await runMain({ inputs, env: oidcEnv() });
+      expect(impostor.exitCode).not.toBe(0);
+      expect(errorLines(impostor).join("\n")).toContain(
+        `repository_id 987 does not match the policy's ${repositoryId} for ${REPO}`,
+      );
+      expect(liveChildIds(emu.emulator)).toEqual([]);
     } finally {
       await door.close();
       await readmeWorker.dispose();

@@ -2,8 +2,12 @@
  * A local stand-in for GitHub's OIDC issuer: an RS256 key pair made with jose, its JWKS served on a
  * loopback node:http server at `<issuer>/.well-known/jwks` (the path GitHub uses), and tokens signed
  * with GitHub Actions' claims. A second key pair signs forged tokens.
+ *
+ * Only claims GitHub documents for its ID tokens are emitted, as strings like GitHub's (ids included).
+ * A repository's and an owner's ids are derived from their names (the same name, the same id), unless
+ * a test gives others, e.g. a repository re-registered under an old name.
  */
-import { randomInt } from "node:crypto";
+import { createHash, randomInt } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from "jose";
@@ -14,8 +18,12 @@ export const TEST_AUDIENCE = "https://vending.test";
 export interface GitHubClaims extends JWTPayload {
   sub: string;
   repository: string;
+  repository_id: string;
   repository_owner: string;
+  repository_owner_id: string;
   ref: string;
+  ref_type?: string;
+  /** Only in jobs that run in a deployment environment. */
   environment?: string;
   run_id: string;
   run_attempt: string;
@@ -59,6 +67,11 @@ export function newRunId(): string {
   return String(randomInt(1_000_000_000, 9_000_000_000));
 }
 
+/** A stable stand-in for GitHub's numeric id of a repository or account: digits, derived from the name. */
+export function githubIdOf(name: string): string {
+  return String(Number.parseInt(createHash("sha256").update(name).digest("hex").slice(0, 8), 16) + 1);
+}
+
 export async function startOidcIssuer(): Promise<OidcIssuer> {
   const real = await generateKeyPair("RS256", { extractable: true });
   const attacker = await generateKeyPair("RS256", { extractable: true });
@@ -87,12 +100,21 @@ export async function startOidcIssuer(): Promise<OidcIssuer> {
     jwksRequests: 0,
     claims(overrides = {}) {
       const repository = overrides.repository ?? "octo-org/octo-repo";
+      const owner = overrides.repository_owner ?? repository.split("/")[0] ?? "";
       const ref = overrides.ref ?? "refs/heads/main";
+      const refType = /^refs\/heads\//.test(ref) ? "branch" : /^refs\/tags\//.test(ref) ? "tag" : undefined;
+      // GitHub's subject names the environment when the job has one, else the ref.
+      const sub = overrides.environment
+        ? `repo:${repository}:environment:${overrides.environment}`
+        : `repo:${repository}:ref:${ref}`;
       return {
-        sub: `repo:${repository}:ref:${ref}`,
+        sub,
         repository,
-        repository_owner: repository.split("/")[0] ?? "",
+        repository_id: githubIdOf(repository),
+        repository_owner: owner,
+        repository_owner_id: githubIdOf(owner),
         ref,
+        ...(refType ? { ref_type: refType } : {}),
         run_id: newRunId(),
         run_attempt: "1",
         job_workflow_ref: `${repository}/.github/workflows/ci.yml@${ref}`,

@@ -43,6 +43,9 @@ export type MintOutput =
 
 /** What the Worker answers: mint outputs, a revocation result or an error. */
 export type WorkerJson = Partial<Record<MintOutput, string>> & {
+  /** What the credentials are narrowed to (the request's, or the policy's filled prefixes). */
+  prefixes?: string[];
+  objects?: string[];
   error?: { status: number; code: string; message: string };
   revoked?: boolean;
   reason?: string;
@@ -66,6 +69,13 @@ export interface VendingWorker {
   request(route: string, init: RequestInit): Promise<WorkerAnswer>;
   mint(token: string | undefined, body: unknown): Promise<WorkerAnswer>;
   revoke(token: string | undefined, tokenId: string): Promise<WorkerAnswer>;
+  /** Fires the cron trigger (the Worker's scheduled handler) as Cloudflare would; resolves when it ends. */
+  scheduled(cron?: string): Promise<{ outcome: string }>;
+  /** Resolves with the first log line (parsed) that satisfies the test, waiting for the runtime's stdout. */
+  waitForLog(
+    test: (entry: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
   dispose(): Promise<void>;
 }
 
@@ -155,6 +165,27 @@ export async function startVendingWorker(options: VendingWorkerOptions): Promise
     request,
     mint: (token, body) => post("/v1/mint", token, body),
     revoke: (token, tokenId) => post("/v1/revoke", token, { "token-id": tokenId }),
+    async scheduled(cron = "0 * * * *") {
+      // Miniflare's Fetcher type loses scheduled() without @cloudflare/workers-types; the method is there.
+      const worker = (await mf.getWorker()) as unknown as {
+        scheduled(options: { cron: string; scheduledTime: Date }): Promise<{ outcome: string }>;
+      };
+      const result = await worker.scheduled({ cron, scheduledTime: new Date() });
+      return { outcome: result.outcome };
+    },
+    async waitForLog(test, timeoutMs = 5_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        for (const line of logs) {
+          try {
+            const entry = JSON.parse(line) as Record<string, unknown>;
+            if (test(entry)) return entry;
+          } catch {}
+        }
+        if (Date.now() > deadline) throw new Error(`no such log line in:\n${logs.join("\n")}`);
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    },
     dispose: () => mf.dispose(),
   };
 }

@@ -23,6 +23,7 @@ const VARS = [
   "API_URL",
   "S3_ENDPOINT",
   "TOKEN_SCOPE",
+  "SWEEP_LIMIT",
 ];
 
 describe("worker docs", () => {
@@ -46,6 +47,13 @@ describe("worker docs", () => {
     }
     expect(toml).not.toMatch(/^CLOUDFLARE_API_TOKEN\s*=/m);
     expect(readme).toContain("wrangler secret put CLOUDFLARE_API_TOKEN");
+  });
+
+  it("wrangler.toml runs the sweep every hour, and the README says so", () => {
+    const crons = /^\[triggers\]\ncrons = (\[.*\])$/m.exec(toml)?.[1];
+    expect(JSON.parse(crons ?? "null")).toEqual(["0 * * * *"]);
+    expect(readme).toContain('crons = ["0 * * * *"]');
+    expect(readme).toContain("## Sweeping expired children");
   });
 
   it("wrangler.toml's entry point and compatibility date", () => {

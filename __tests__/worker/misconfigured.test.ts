@@ -51,6 +51,69 @@ const CASES: {
     message: ["rules.0.max_ttl", "between 60 s and 7 d"],
   },
   { name: "POLICY has no rules", policy: { rules: [] }, message: ["rules"] },
+  ...(
+    [
+      ["repository_id is a JSON number", { repository_id: 123 }, ["rules.0.repository_id", 'e.g. "123"']],
+      ["repository_id is not digits", { repository_id: "octo-repo" }, ["rules.0.repository_id", "digits"]],
+      [
+        "repository_owner_id is not digits",
+        { repository_owner_id: "octo-org" },
+        ["rules.0.repository_owner_id"],
+      ],
+      [
+        "repository_owner has a slash",
+        { repository_owner: REPO },
+        ["rules.0.repository_owner", "owner's name"],
+      ],
+      [
+        "a rule pins no repository, id or owner",
+        { repository: undefined, ref: "refs/heads/main" },
+        [
+          "rules.0",
+          "must pin at least one of repository, repository_id, repository_owner, repository_owner_id",
+        ],
+      ],
+      [
+        "a prefix has an unknown placeholder",
+        { prefixes: ["{repo_id}/"] },
+        ["rules.0.prefixes.0", "{repo_id} is not a placeholder"],
+      ],
+      [
+        "a placeholder is not followed by /",
+        { prefixes: ["{repository_id}"] },
+        ["rules.0.prefixes.0", "followed by /"],
+      ],
+      [
+        "a placeholder outside prefixes (ref)",
+        { ref: "refs/heads/{ref_name}" },
+        ["rules.0.ref", "only in prefixes"],
+      ],
+      [
+        "a placeholder outside prefixes (environment)",
+        { environment: "{environment}" },
+        ["rules.0.environment", "only in prefixes"],
+      ],
+    ] as [string, Record<string, unknown>, string[]][]
+  ).map(([name, overrides, message]) => ({
+    name: `POLICY: ${name}`,
+    policy: {
+      rules: [
+        {
+          repository: REPO,
+          buckets: ["artifacts"],
+          permissions: ["object-read-only"],
+          max_ttl: "1h",
+          ...overrides,
+        },
+      ],
+    },
+    message: ["POLICY is not a valid policy", ...message],
+  })),
+  {
+    name: "SWEEP_LIMIT is not a whole number from 1 to 1000",
+    vars: { SWEEP_LIMIT: "5000" },
+    message: ['SWEEP_LIMIT is "5000"', "from 1 to 1000"],
+  },
   { name: "POLICY is missing", vars: { POLICY: undefined }, message: ["POLICY is not set"] },
   {
     name: "the secret is missing",

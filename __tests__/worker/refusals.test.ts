@@ -228,14 +228,6 @@ const MINT_REFUSALS: MintRefusal[] = [
     message: ["object secrets.csv is outside the policy's prefixes pipelines/"],
   },
   {
-    name: "no narrowing where the policy narrows to prefixes",
-    claims: { repository: PIPELINES },
-    body: { bucket: "data", permission: "object-read-write" },
-    status: 403,
-    code: "policy_denied",
-    message: ["the policy narrows octo-org/pipelines to the prefixes pipelines/"],
-  },
-  {
     name: "an invalid input (parseConfig's message)",
     claims: { repository: REPO },
     body: { bucket: "Not_A_Bucket" },

@@ -63,6 +63,8 @@ describe("POST /v1/mint and /v1/revoke through the Worker", () => {
         "bucket",
         "expires-at",
         "token-id",
+        "prefixes",
+        "objects",
       ].sort(),
     );
     expect(body).toMatchObject({
@@ -71,6 +73,9 @@ describe("POST /v1/mint and /v1/revoke through the Worker", () => {
       endpoint: emu.emulator.s3Endpoint(),
       region: "auto",
       bucket: "artifacts",
+      // Whole bucket: nothing narrowed.
+      prefixes: [],
+      objects: [],
     });
     expect(body["token-id"]).toMatch(/^[0-9a-f]{32}$/);
     expect(body["access-key-id"]).toBe(body["token-id"]);
@@ -146,6 +151,7 @@ describe("POST /v1/mint and /v1/revoke through the Worker", () => {
     remember(minted.body);
     expect(minted.body.mode).toBe("hybrid");
     expect(minted.body["session-token"]).not.toBe("");
+    expect(minted.body).toMatchObject({ prefixes: ["pipelines/nightly/"], objects: [] });
     expect(callSequence(emu.emulator)).toEqual(["tokens.create 200", "r2.temp_credentials 200"]);
     const child = emu.emulator.liveChildTokens().find((t) => t.id === minted.body["token-id"]);
     expect(child?.name).toMatch(childNamePattern(PIPELINES, claims.run_id));
@@ -161,6 +167,24 @@ describe("POST /v1/mint and /v1/revoke through the Worker", () => {
     expect(revoked.body).toEqual({ revoked: true });
     // Deleting the child kills its temporary credentials.
     expect(await putText(s3, "data", "pipelines/nightly/part-1", "rows")).toMatchObject({ ok: false });
+  });
+
+  it("a request without prefixes under a rule with prefixes is narrowed to them (it was refused before)", async () => {
+    const token = await issuer.sign(issuer.claims({ repository: PIPELINES }));
+    const minted = await worker.mint(token, { bucket: "data", permission: "object-read-write" });
+    expect(minted.status, minted.text).toBe(200);
+    remember(minted.body);
+    expect(minted.body).toMatchObject({ mode: "hybrid", prefixes: ["pipelines/"], objects: [] });
+    expect(minted.body["session-token"]).not.toBe("");
+    const s3 = s3ClientFromOutputs(outputs(minted.body));
+    expect(await putText(s3, "data", "pipelines/any/part-0", "rows")).toMatchObject({ ok: true });
+    expect(await putText(s3, "data", "elsewhere/part-0", "rows")).toMatchObject({ ok: false, status: 403 });
+    const allowed = await worker.waitForLog(
+      (e) => e.event === "mint.allowed" && e.narrowed_by_policy === true,
+    );
+    expect(allowed).toMatchObject({ repository: PIPELINES, prefixes: ["pipelines/"], objects: [] });
+    expect((await worker.revoke(token, minted.body["token-id"] ?? "")).body).toEqual({ revoked: true });
+    s3.destroy();
   });
 
   it("an environment-pinned rule: without a ttl the credentials get min(1h, max_ttl) = 15 m", async () => {

@@ -21,21 +21,35 @@ function cell(value: string): string {
   return value.replace(/\|/g, "\\|").replace(/\n/g, " ");
 }
 
-function narrowing(config: Config): string {
+/**
+ * In keyless mode the vending Worker says what it narrowed the credentials to, which may be narrower
+ * than the inputs (a rule's prefixes, filled from the OIDC token); mintKeyless returns it.
+ */
+interface GrantedNarrowing {
+  prefixes: readonly string[];
+  objects: readonly string[];
+  byWorker: boolean;
+}
+
+function narrowing(
+  scope: { prefixes: readonly string[]; objects: readonly string[] },
+  byWorker: boolean,
+): string {
   const parts = [
-    ...config.prefixes.map((p) => `prefix \`${p}\``),
-    ...config.objects.map((o) => `object \`${o}\``),
+    ...scope.prefixes.map((p) => `prefix \`${p}\``),
+    ...scope.objects.map((o) => `object \`${o}\``),
   ];
-  return parts.length > 0 ? parts.join(", ") : "whole bucket";
+  const text = parts.length > 0 ? parts.join(", ") : "whole bucket";
+  return byWorker ? `${text} (by the vending Worker's policy)` : text;
 }
 
 /** The main step's job summary: identifiers and settings only, never a secret. */
-export function mintSummary(minted: Minted, config: Config): string {
+export function mintSummary(minted: Minted & { narrowing?: GrantedNarrowing }, config: Config): string {
   const rows: [string, string][] = [
     ["Mode", minted.mode],
     ["Buckets", minted.buckets.map((b) => `\`${b}\``).join(", ")],
     ["Permission", config.permission],
-    ["Narrowing", narrowing(config)],
+    ["Narrowing", narrowing(minted.narrowing ?? config, minted.narrowing?.byWorker ?? false)],
     ["Expires at", minted.expiresAt],
     ["Token id", minted.tokenId ? `\`${minted.tokenId}\`` : "none (temporary credentials)"],
     ["Endpoint", minted.endpoint],

@@ -23,6 +23,10 @@ const vendedSchema = z.looseObject({
   bucket: nonEmpty,
   "expires-at": nonEmpty,
   "token-id": tokenIdSchema,
+  // What the credentials are narrowed to; a Worker's rule may narrow further than asked. Optional: an
+  // older Worker does not say, and narrowed exactly as asked.
+  prefixes: z.optional(z.array(z.string())),
+  objects: z.optional(z.array(z.string())),
 });
 export type Vended = z.infer<typeof vendedSchema>;
 

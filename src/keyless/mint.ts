@@ -52,11 +52,27 @@ export async function revokeKeyless(
   return vendRevoke(deps, vendingUrl, await oidcToken(deps, audience), tokenId);
 }
 
+/** What keyless credentials are narrowed to, as the Worker granted them. */
+export interface Narrowing {
+  prefixes: string[];
+  objects: string[];
+  /** The Worker's policy narrowed further than the inputs asked (a rule's prefixes). */
+  byWorker: boolean;
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((value, index) => value === b[index]);
+}
+
 /**
  * Keyless mode: the Worker mints with the account token it holds, for this run's OIDC token; the
- * action masks, proves the credentials at the S3 endpoint, and revokes through the Worker on failure.
+ * action masks, proves the credentials at the S3 endpoint (inside the narrowing the Worker granted),
+ * and revokes through the Worker on failure.
  */
-export async function mintKeyless(config: Config, deps: KeylessDeps): Promise<Minted> {
+export async function mintKeyless(
+  config: Config,
+  deps: KeylessDeps,
+): Promise<Minted & { narrowing: Narrowing }> {
   const vendingUrl = config.vendingUrl as string;
   const audience = config.audience as string;
   const idToken = await oidcToken(deps, audience);
@@ -77,13 +93,29 @@ export async function mintKeyless(config: Config, deps: KeylessDeps): Promise<Mi
     deps.log(
       `The vending Worker minted child token ${tokenId} (${vended.mode} mode), expiring at ${expiresAt}.`,
     );
+    const prefixes = vended.prefixes ?? config.prefixes;
+    const objects = vended.objects ?? config.objects;
+    const narrowing: Narrowing = {
+      prefixes,
+      objects,
+      byWorker: !sameList(prefixes, config.prefixes) || !sameList(objects, config.objects),
+    };
+    if (narrowing.byWorker) {
+      const scope = [...prefixes.map((p) => `prefix ${p}`), ...objects.map((o) => `object ${o}`)].join(", ");
+      deps.log(`The vending Worker's policy narrowed the credentials to ${scope || "the whole bucket"}.`);
+    }
     const endpoint = (config.s3Endpoint || vended.endpoint).replace(/\/+$/, "");
     const credentials = {
       accessKeyId: vended["access-key-id"],
       secretAccessKey: vended["secret-access-key"],
       sessionToken: vended["session-token"],
     };
-    const readiness = await waitForReadiness({ ...readinessScope(config), endpoint }, credentials, deps);
+    // A probe outside a Worker-filled prefix would be refused until the wait times out.
+    const readiness = await waitForReadiness(
+      { ...readinessScope({ ...config, prefixes, objects }), endpoint },
+      credentials,
+      deps,
+    );
     return {
       mode: vended.mode,
       credentials,
@@ -94,6 +126,7 @@ export async function mintKeyless(config: Config, deps: KeylessDeps): Promise<Mi
       tokenId,
       child: undefined,
       readiness,
+      narrowing,
     };
   } catch (error) {
     if (await discardKeyless(deps, vendingUrl, audience, tokenId, error)) await deps.onDiscarded?.();

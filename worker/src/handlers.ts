@@ -55,7 +55,7 @@ export const WORKER_RETRY_POLICY: RetryPolicy = {
   totalBudgetMs: 15_000,
 };
 
-function client(settings: Settings, log: Logger): CloudflareClient {
+export function client(settings: Settings, log: Logger): CloudflareClient {
   return new CloudflareClient({
     apiUrl: settings.apiUrl,
     deps: workerDeps(),
@@ -133,9 +133,21 @@ function configFor(settings: Settings, raw: RawInputs): Config {
   }
 }
 
-/** The action's own outputs, so the action publishes the answer unchanged, plus the mode. */
-export function mintAnswer(minted: Minted): Record<string, string> {
-  return { mode: minted.mode, ...outputsOf(minted) };
+/**
+ * The action's own outputs, so the action publishes the answer unchanged, plus the mode and what the
+ * credentials are narrowed to (a rule's prefixes may narrow a request that asked for none): the caller
+ * probes readiness inside that scope.
+ */
+export function mintAnswer(
+  minted: Minted,
+  narrowing: { prefixes: readonly string[]; objects: readonly string[] },
+): Record<string, string | readonly string[]> {
+  return {
+    mode: minted.mode,
+    ...outputsOf(minted),
+    prefixes: narrowing.prefixes,
+    objects: narrowing.objects,
+  };
 }
 
 export async function handleMint(request: Request, settings: Settings, log: Logger): Promise<Response> {
@@ -155,13 +167,21 @@ export async function handleMint(request: Request, settings: Settings, log: Logg
   });
   if (!decision.allowed)
     throw new HttpError(403, "policy_denied", `Refused by the policy: ${decision.message}.`);
-  const granted: Config = { ...config, ttlSeconds: decision.ttlSeconds };
+  const granted: Config = {
+    ...config,
+    ttlSeconds: decision.ttlSeconds,
+    prefixes: decision.prefixes,
+    objects: decision.objects,
+  };
   log.info("mint.allowed", {
     rule: decision.rule,
+    repository_id: claims.repository_id ?? null,
+    repository_owner_id: claims.repository_owner_id ?? null,
     permission: granted.permission,
     ttl_seconds: granted.ttlSeconds,
     prefixes: granted.prefixes,
     objects: granted.objects,
+    narrowed_by_policy: decision.narrowedByPolicy,
     jurisdiction: granted.jurisdiction,
   });
 
@@ -186,7 +206,7 @@ export async function handleMint(request: Request, settings: Settings, log: Logg
     access_key_id: minted.credentials.accessKeyId,
     expires_at: minted.expiresAt,
   });
-  return json(200, mintAnswer(minted));
+  return json(200, mintAnswer(minted, granted));
 }
 
 export async function handleRevoke(request: Request, settings: Settings, log: Logger): Promise<Response> {

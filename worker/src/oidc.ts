@@ -15,6 +15,10 @@ export const CLOCK_TOLERANCE_SECONDS = 30;
 const claimsSchema = z
   .object({
     repository: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/),
+    // GitHub's ids are strings of digits; a rule pins them because, unlike names, they are never reused.
+    repository_id: z.string().regex(/^\d+$/).optional(),
+    repository_owner: z.string().optional(),
+    repository_owner_id: z.string().regex(/^\d+$/).optional(),
     run_id: z.string().regex(/^\d+$/),
     run_attempt: z.string().regex(/^\d+$/).default("1"),
     ref: z.string().optional(),

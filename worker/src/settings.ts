@@ -6,9 +6,19 @@
 import { httpUrl, isCleartextRemote, isHex32, isUnusableToken } from "../../src/checks.js";
 import { DEFAULT_API_URL, TOKEN_SCOPES, type TokenScope } from "../../src/terms.js";
 import { HttpError } from "./errors.js";
-import { type Policy, parsePolicy } from "./policy.js";
+import type { Logger } from "./log.js";
+import { namesOnlyRules, type Policy, parsePolicy } from "./policy.js";
 
 export const GITHUB_ISSUER = "https://token.actions.githubusercontent.com";
+
+/**
+ * How many expired children one scheduled sweep deletes at most. Every deletion, list page and retry is
+ * a subrequest, and an invocation may make 50 on Workers Free and 1000 or more on Workers Paid
+ * (https://developers.cloudflare.com/workers/platform/limits/#subrequests); 200 stays well inside the
+ * paid limit with room for the list (10 pages for 500 tokens) and retries. The rest waits an hour.
+ */
+export const DEFAULT_SWEEP_LIMIT = 200;
+export const MAX_SWEEP_LIMIT = 1000;
 
 /** The bindings the Worker reads (wrangler.toml `[vars]` and `wrangler secret put CLOUDFLARE_API_TOKEN`). */
 export interface Env {
@@ -21,6 +31,8 @@ export interface Env {
   API_URL?: string;
   S3_ENDPOINT?: string;
   TOKEN_SCOPE?: string;
+  /** A number in wrangler.toml, or its text. */
+  SWEEP_LIMIT?: string | number;
   CLOUDFLARE_API_TOKEN?: string;
 }
 
@@ -33,6 +45,7 @@ export interface Settings {
   apiUrl: string;
   s3Endpoint: string | undefined;
   tokenScope: TokenScope;
+  sweepLimit: number;
   apiToken: string;
 }
 
@@ -78,6 +91,13 @@ function load(env: Env): Settings {
   if (!(TOKEN_SCOPES as readonly string[]).includes(scope)) {
     problems.push(`TOKEN_SCOPE is "${scope}": use account or user.`);
   }
+  const limitText = typeof env.SWEEP_LIMIT === "number" ? String(env.SWEEP_LIMIT) : text(env.SWEEP_LIMIT);
+  const sweepLimit = limitText === "" ? DEFAULT_SWEEP_LIMIT : Number(limitText);
+  if (!Number.isInteger(sweepLimit) || sweepLimit < 1 || sweepLimit > MAX_SWEEP_LIMIT) {
+    problems.push(
+      `SWEEP_LIMIT is "${limitText}": set it to a whole number from 1 to ${MAX_SWEEP_LIMIT} (default ${DEFAULT_SWEEP_LIMIT}; about 30 on Workers Free, whose invocations may make 50 subrequests).`,
+    );
+  }
   const apiToken = text(env.CLOUDFLARE_API_TOKEN);
   if (apiToken === "" || isUnusableToken(apiToken)) {
     problems.push(
@@ -110,6 +130,7 @@ function load(env: Env): Settings {
     apiUrl,
     s3Endpoint,
     tokenScope: scope as TokenScope,
+    sweepLimit,
     apiToken,
   };
 }
@@ -117,11 +138,15 @@ function load(env: Env): Settings {
 // Workers hand the same env object to every request of an isolate: parse it once.
 const cache = new WeakMap<object, Settings | HttpError>();
 
-export function settingsFrom(env: Env): Settings {
+/** The settings of this isolate; the first read also warns, once, about every rule that pins names only. */
+export function settingsFrom(env: Env, log?: Logger): Settings {
   let entry = cache.get(env);
   if (entry === undefined) {
     try {
       entry = load(env);
+      for (const warning of namesOnlyRules(entry.policy)) {
+        log?.warn("policy.names_only", { rule: warning.rule, message: warning.message });
+      }
     } catch (error) {
       if (!(error instanceof HttpError)) throw error;
       entry = error;
