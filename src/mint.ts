@@ -49,6 +49,11 @@ export interface Minted {
   /** What a direct revocation needs; undefined for temporary credentials and in keyless mode. */
   child: ChildToken | undefined;
   readiness: Readiness | undefined;
+  /** What the credentials are narrowed to: the request's, or what the vending Worker granted. */
+  prefixes: readonly string[];
+  objects: readonly string[];
+  /** The vending Worker's policy narrowed further than the request asked (a rule's prefixes). */
+  narrowedByWorker?: boolean;
 }
 
 export interface MintDeps extends HttpDeps {
@@ -218,6 +223,8 @@ async function mintTemporary(config: Config, deps: MintDeps): Promise<Minted> {
     tokenId: undefined,
     child: undefined,
     readiness,
+    prefixes: config.prefixes,
+    objects: config.objects,
   };
 }
 
@@ -274,6 +281,8 @@ export async function mint(config: Config, deps: MintDeps): Promise<Minted> {
       tokenId: child.tokenId,
       child,
       readiness,
+      prefixes: config.prefixes,
+      objects: config.objects,
     };
   } catch (error) {
     await discardChild(config, deps, child, error);

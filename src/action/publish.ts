@@ -21,35 +21,23 @@ function cell(value: string): string {
   return value.replace(/\|/g, "\\|").replace(/\n/g, " ");
 }
 
-/**
- * In keyless mode the vending Worker says what it narrowed the credentials to, which may be narrower
- * than the inputs (a rule's prefixes, filled from the OIDC token); mintKeyless returns it.
- */
-interface GrantedNarrowing {
-  prefixes: readonly string[];
-  objects: readonly string[];
-  byWorker: boolean;
-}
-
-function narrowing(
-  scope: { prefixes: readonly string[]; objects: readonly string[] },
-  byWorker: boolean,
-): string {
+/** What the credentials reach; in keyless mode the vending Worker may have narrowed the request. */
+function narrowing(minted: Minted): string {
   const parts = [
-    ...scope.prefixes.map((p) => `prefix \`${p}\``),
-    ...scope.objects.map((o) => `object \`${o}\``),
+    ...minted.prefixes.map((p) => `prefix \`${p}\``),
+    ...minted.objects.map((o) => `object \`${o}\``),
   ];
   const text = parts.length > 0 ? parts.join(", ") : "whole bucket";
-  return byWorker ? `${text} (by the vending Worker's policy)` : text;
+  return minted.narrowedByWorker ? `${text} (by the vending Worker's policy)` : text;
 }
 
 /** The main step's job summary: identifiers and settings only, never a secret. */
-export function mintSummary(minted: Minted & { narrowing?: GrantedNarrowing }, config: Config): string {
+export function mintSummary(minted: Minted, config: Config): string {
   const rows: [string, string][] = [
     ["Mode", minted.mode],
     ["Buckets", minted.buckets.map((b) => `\`${b}\``).join(", ")],
     ["Permission", config.permission],
-    ["Narrowing", narrowing(minted.narrowing ?? config, minted.narrowing?.byWorker ?? false)],
+    ["Narrowing", narrowing(minted)],
     ["Expires at", minted.expiresAt],
     ["Token id", minted.tokenId ? `\`${minted.tokenId}\`` : "none (temporary credentials)"],
     ["Endpoint", minted.endpoint],

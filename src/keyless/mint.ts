@@ -52,14 +52,6 @@ export async function revokeKeyless(
   return vendRevoke(deps, vendingUrl, await oidcToken(deps, audience), tokenId);
 }
 
-/** What keyless credentials are narrowed to, as the Worker granted them. */
-export interface Narrowing {
-  prefixes: string[];
-  objects: string[];
-  /** The Worker's policy narrowed further than the inputs asked (a rule's prefixes). */
-  byWorker: boolean;
-}
-
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((value, index) => value === b[index]);
 }
@@ -69,10 +61,7 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
  * action masks, proves the credentials at the S3 endpoint (inside the narrowing the Worker granted),
  * and revokes through the Worker on failure.
  */
-export async function mintKeyless(
-  config: Config,
-  deps: KeylessDeps,
-): Promise<Minted & { narrowing: Narrowing }> {
+export async function mintKeyless(config: Config, deps: KeylessDeps): Promise<Minted> {
   const vendingUrl = config.vendingUrl as string;
   const audience = config.audience as string;
   const idToken = await oidcToken(deps, audience);
@@ -95,12 +84,8 @@ export async function mintKeyless(
     );
     const prefixes = vended.prefixes ?? config.prefixes;
     const objects = vended.objects ?? config.objects;
-    const narrowing: Narrowing = {
-      prefixes,
-      objects,
-      byWorker: !sameList(prefixes, config.prefixes) || !sameList(objects, config.objects),
-    };
-    if (narrowing.byWorker) {
+    const narrowedByWorker = !sameList(prefixes, config.prefixes) || !sameList(objects, config.objects);
+    if (narrowedByWorker) {
       const scope = [...prefixes.map((p) => `prefix ${p}`), ...objects.map((o) => `object ${o}`)].join(", ");
       deps.log(`The vending Worker's policy narrowed the credentials to ${scope || "the whole bucket"}.`);
     }
@@ -126,7 +111,9 @@ export async function mintKeyless(
       tokenId,
       child: undefined,
       readiness,
-      narrowing,
+      prefixes,
+      objects,
+      narrowedByWorker,
     };
   } catch (error) {
     if (await discardKeyless(deps, vendingUrl, audience, tokenId, error)) await deps.onDiscarded?.();

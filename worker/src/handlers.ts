@@ -138,16 +138,8 @@ function configFor(settings: Settings, raw: RawInputs): Config {
  * credentials are narrowed to (a rule's prefixes may narrow a request that asked for none): the caller
  * probes readiness inside that scope.
  */
-export function mintAnswer(
-  minted: Minted,
-  narrowing: { prefixes: readonly string[]; objects: readonly string[] },
-): Record<string, string | readonly string[]> {
-  return {
-    mode: minted.mode,
-    ...outputsOf(minted),
-    prefixes: narrowing.prefixes,
-    objects: narrowing.objects,
-  };
+export function mintAnswer(minted: Minted): Record<string, string | readonly string[]> {
+  return { mode: minted.mode, ...outputsOf(minted), prefixes: minted.prefixes, objects: minted.objects };
 }
 
 export async function handleMint(request: Request, settings: Settings, log: Logger): Promise<Response> {
@@ -206,7 +198,7 @@ export async function handleMint(request: Request, settings: Settings, log: Logg
     access_key_id: minted.credentials.accessKeyId,
     expires_at: minted.expiresAt,
   });
-  return json(200, mintAnswer(minted, granted));
+  return json(200, mintAnswer(minted));
 }
 
 export async function handleRevoke(request: Request, settings: Settings, log: Logger): Promise<Response> {
