@@ -251,6 +251,8 @@ export const list: Handler = (ctx) => {
     .filter((t) => includeExpired || ctx.state.statusOf(t) !== "expired")
     .sort((a, b) => direction * (a.seq - b.seq));
   const items = all.slice((page - 1) * perPage, page * perPage);
+  // [SCHEMA] result_info; Assumption (conformance: token-list-result-info): every page carries page,
+  // per_page, count and total_count.
   return {
     result: items.map((t) => apiTokenObject(ctx.state, t)),
     result_info: { page, per_page: perPage, count: items.length, total_count: all.length },
