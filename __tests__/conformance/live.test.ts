@@ -3,6 +3,7 @@
 // only `r2e-conformance-<run>-` resources and leaves none, also when interrupted; without its
 // variables it exits 2 and touches nothing.
 import { describe, expect, it } from "vitest";
+import { runConformance } from "../../scripts/conformance/run.js";
 import { useEmulator } from "../helpers/use-emulator.js";
 import { cleanEnv, runScript, startScript, verdictLines } from "./support.js";
 
@@ -115,5 +116,44 @@ describe("--live against the emulator", () => {
       2,
       expect.stringContaining("--api-url applies only with --live"),
     ]);
+  });
+});
+
+describe("a check that throws", () => {
+  const target = () => ({
+    apiUrl: emu.emulator.apiUrl,
+    accountId: emu.emulator.accountId,
+    token: emu.minter.value,
+    s3Endpoints: { default: emu.emulator.s3Endpoint(), eu: emu.emulator.s3Endpoint("eu") },
+  });
+
+  it("is reported as not run (exit 1), and what the run created is deleted", async () => {
+    emu.emulator.injectFault({ route: "tokens.create", kind: { type: "status", status: 500 } });
+    const out: string[] = [];
+    const result = await runConformance({
+      target: target(),
+      only: ["storage-write-covers-items"],
+      out: (line) => out.push(line),
+      err: () => {},
+    });
+    expect(out[0]).toMatch(
+      /^skipped {2}storage-write-covers-items {2}\(could not run: could not create token/,
+    );
+    expect(result.exitCode).toBe(1);
+    expect(result.leftovers).toEqual([]);
+    expect(await leftBehind()).toEqual([]);
+  });
+
+  it("after a create whose answer was lost: the token is found by its prefix and deleted", async () => {
+    emu.emulator.injectFault({ route: "tokens.create", kind: { type: "drop-after" } });
+    const result = await runConformance({
+      target: target(),
+      only: ["token-list-order"],
+      out: () => {},
+      err: () => {},
+    });
+    expect(result.verdicts).toEqual([{ id: "token-list-order", verdict: "skipped" }]);
+    expect(emu.emulator.calls.filter((c) => c.route === "tokens.delete").length).toBeGreaterThanOrEqual(1);
+    expect(await leftBehind()).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 // Everything a run creates: tokens and buckets whose names start with the run's prefix. Each one is
 // tracked when it is created, and the clean-up also sweeps by prefix, so a create whose answer was
 // lost (or interrupted) is deleted too. What cannot be deleted is printed with how to do it by hand.
+import { setTimeout as sleep } from "node:timers/promises";
 import { callApi, callS3, type S3Credentials, tokenS3Credentials } from "./http.js";
 
 export type Jurisdiction = "default" | "eu" | "us" | "fedramp";
@@ -64,9 +65,9 @@ export class Resources {
         const res = await api("GET", `${account}/tokens?per_page=50&page=${page}`);
         if (res.status !== 200 || !Array.isArray(res.result) || res.result.length === 0) break;
         for (const t of res.result as { id?: unknown; name?: unknown }[]) {
+          // Listed, so not gone: deleted again even if an earlier DELETE seemed to work.
           if (typeof t.id === "string" && typeof t.name === "string" && t.name.startsWith(this.prefix)) {
-            if (!this.tokens.has(t.id)) this.token(t.id, t.name);
-            else if (this.tokens.get(t.id)?.deleted) this.token(t.id, t.name);
+            this.token(t.id, t.name);
           }
         }
       }
@@ -120,7 +121,12 @@ export class Resources {
         b.jurisdiction === "default" ? {} : { "cf-r2-jurisdiction": b.jurisdiction };
       try {
         await emptyBucket(target, b.name, b.jurisdiction, s3Credentials, log);
-        const res = await api("DELETE", `${account}/r2/buckets/${b.name}`, headers);
+        let res = await api("DELETE", `${account}/r2/buckets/${b.name}`, headers);
+        // Objects just deleted may still count for a moment (10008 BucketNotEmpty).
+        for (let retry = 0; retry < 3 && res.codes.includes(10008); retry++) {
+          await sleep(2_000);
+          res = await api("DELETE", `${account}/r2/buckets/${b.name}`, headers);
+        }
         if (res.status === 200 || res.codes.includes(10006)) b.deleted = true;
         else {
           leftovers.push({
