@@ -85,3 +85,28 @@ export function resolveAssumptions(
   }
   return out;
 }
+
+/**
+ * `name=value` (`queryPlus=space`, `tempCredentialCallers=parent`, …) as the options that set it;
+ * throws a message naming the choices otherwise. For command lines (`--assume`).
+ */
+export function parseAssumptionSetting(raw: string): EmulatorOptions {
+  const eq = raw.indexOf("=");
+  const name = eq === -1 ? raw : raw.slice(0, eq);
+  const value = eq === -1 ? "" : raw.slice(eq + 1);
+  const sw = ASSUMPTION_SWITCHES.find((s) => s.option === name || s.option === `assumptions.${name}`);
+  if (!sw) {
+    const names = ASSUMPTION_SWITCHES.map((s) => s.option.replace(/^assumptions\./, "")).join(", ");
+    throw new Error(`--assume ${JSON.stringify(name)}: no such assumption; one of ${names}`);
+  }
+  const typed = sw.values.find((v) => String(v) === value);
+  if (typed === undefined) {
+    throw new Error(`--assume ${name}: ${JSON.stringify(value)} is not one of ${sw.values.join(", ")}`);
+  }
+  return sw.options(typed);
+}
+
+/** Options merged, assumptions included. */
+export function mergeOptions(a: EmulatorOptions, b: EmulatorOptions): EmulatorOptions {
+  return { ...a, ...b, assumptions: { ...a.assumptions, ...b.assumptions } };
+}

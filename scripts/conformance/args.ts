@@ -1,7 +1,7 @@
 // The command line of `npm run conformance` (docs/cloudflare-api.md §9), parsed into run options or a
 // usage error (exit 2).
 import { parseArgs } from "node:util";
-import { ASSUMPTION_SWITCHES } from "../../emulator/assumptions.js";
+import { mergeOptions, parseAssumptionSetting } from "../../emulator/assumptions.js";
 import type { EmulatorOptions } from "../../emulator/types.js";
 import { CHECK_IDS } from "./registry.js";
 import type { Jurisdiction, Target } from "./resources.js";
@@ -49,27 +49,6 @@ function httpUrl(flag: string, raw: string): string {
   return raw.replace(/\/+$/, "");
 }
 
-function assumeOption(raw: string): EmulatorOptions {
-  const eq = raw.indexOf("=");
-  const name = eq === -1 ? raw : raw.slice(0, eq);
-  const value = eq === -1 ? "" : raw.slice(eq + 1);
-  const sw = ASSUMPTION_SWITCHES.find((s) => s.option === name || s.option === `assumptions.${name}`);
-  if (!sw) {
-    throw new Error(
-      `--assume ${JSON.stringify(name)}: no such assumption; one of ${ASSUMPTION_SWITCHES.map((s) => s.option.replace(/^assumptions\./, "")).join(", ")}`,
-    );
-  }
-  const typed = sw.values.find((v) => String(v) === value);
-  if (typed === undefined) {
-    throw new Error(`--assume ${name}: ${JSON.stringify(value)} is not one of ${sw.values.join(", ")}`);
-  }
-  return sw.options(typed);
-}
-
-function merge(a: EmulatorOptions, b: EmulatorOptions): EmulatorOptions {
-  return { ...a, ...b, assumptions: { ...a.assumptions, ...b.assumptions } };
-}
-
 export function parseCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Cli {
   let values: ReturnType<typeof parse>["values"];
   function parse() {
@@ -113,7 +92,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
       for (const flag of ["api-url", "s3-endpoint"] as const) {
         if (values[flag] !== undefined) throw new Error(`--${flag} applies only with --live`);
       }
-      const emulatorOptions = (values.assume ?? []).map(assumeOption).reduce(merge, {});
+      const emulatorOptions = (values.assume ?? []).map(parseAssumptionSetting).reduce(mergeOptions, {});
       return { kind: "run", emulatorOptions, only, ...(readyTimeoutMs ? { readyTimeoutMs } : {}) };
     }
     if (values.assume !== undefined)
