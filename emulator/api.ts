@@ -65,6 +65,9 @@ export const ROUTES: readonly RouteDef[] = [
   r2Route("r2.buckets.create", "POST", "/buckets", r2.createBucket),
   r2Route("r2.buckets.get", "GET", "/buckets/(?<bucket>[^/]+)", r2.getBucket),
   r2Route("r2.buckets.delete", "DELETE", "/buckets/(?<bucket>[^/]+)", r2.deleteBucket),
+  r2Route("r2.buckets.cors.get", "GET", "/buckets/(?<bucket>[^/]+)/cors", r2.getCors),
+  r2Route("r2.buckets.cors.put", "PUT", "/buckets/(?<bucket>[^/]+)/cors", r2.putCors),
+  r2Route("r2.buckets.cors.delete", "DELETE", "/buckets/(?<bucket>[^/]+)/cors", r2.deleteCors),
 ];
 
 type Match =
@@ -112,8 +115,9 @@ function authenticate(state: State, header: string | undefined): TokenRecord {
 /** Account routes for another account. */
 function checkAccount(state: State, account: string | undefined): void {
   if (account === undefined || account === state.accountId) return;
-  // Assumption: a malformed account id cannot be routed (404/7003, as Cloudflare does for bad
-  // object identifiers); a well-formed id of an account the token cannot see is 403/9109.
+  // Assumption (conformance: foreign-account): a malformed account id cannot be routed (404/7003, as
+  // Cloudflare does for bad object identifiers); a well-formed id of an account the token cannot see
+  // is 403/9109.
   if (!/^[0-9a-f]{32}$/.test(account)) {
     throw errors.noRoute();
   }
@@ -146,6 +150,31 @@ function faultErrors(kind: Extract<FaultKind, { type: "status" }>): { code: numb
   if (kind.status === 429)
     return [{ code: 971, message: "Please wait and consider throttling your request speed" }];
   return [{ code: 10001, message: `Injected fault: HTTP ${kind.status}` }];
+}
+
+/**
+ * The query string, each value percent-decoded. [SDK] encodes a space as `%20` and says filter
+ * values "must be URL-encoded"; whether Cloudflare also reads `+` as a space is unknown
+ * (docs/cloudflare-api.md §8.4).
+ * Assumption (conformance: query-plus; switch assumptions.queryPlus): a `+` is kept literally, so
+ * `name=Workers+R2+Storage+Write` names no group.
+ */
+export function parseQuery(search: string, plus: "literal" | "space"): URLSearchParams {
+  const params = new URLSearchParams();
+  const decode = (s: string) => {
+    const spaced = plus === "space" ? s.replace(/\+/g, " ") : s;
+    try {
+      return decodeURIComponent(spaced);
+    } catch {
+      return spaced;
+    }
+  };
+  for (const pair of search.replace(/^\?/, "").split("&")) {
+    if (pair === "") continue;
+    const eq = pair.indexOf("=");
+    params.append(decode(eq === -1 ? pair : pair.slice(0, eq)), eq === -1 ? "" : decode(pair.slice(eq + 1)));
+  }
+  return params;
 }
 
 export async function handleApi(deps: ApiDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -218,7 +247,7 @@ export async function handleApi(deps: ApiDeps, req: IncomingMessage, res: Server
     const result: HandlerResult = match.route.handler({
       state,
       params: match.params,
-      query: url.searchParams,
+      query: parseQuery(url.search, state.options.assumptions.queryPlus),
       headers: req.headers,
       caller,
       body,

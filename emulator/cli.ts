@@ -1,6 +1,7 @@
 // `npm run emulator`: starts the emulator on loopback, seeds a minter token and a bucket, prints
 // how to reach them, and runs until SIGINT/SIGTERM.
 import { parseArgs } from "node:util";
+import { mergeOptions, parseAssumptionSetting } from "./assumptions.js";
 import { startEmulator } from "./index.js";
 
 const { values } = parseArgs({
@@ -10,6 +11,7 @@ const { values } = parseArgs({
     "latency-ms": { type: "string" },
     "account-id": { type: "string" },
     bucket: { type: "string", default: "demo-bucket" },
+    assume: { type: "string", multiple: true },
     json: { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
@@ -17,7 +19,7 @@ const { values } = parseArgs({
 
 if (values.help) {
   process.stdout.write(
-    "Usage: npm run emulator -- [--port N] [--propagation-delay-ms N] [--latency-ms N] [--account-id HEX32] [--bucket NAME] [--json]\n",
+    "Usage: npm run emulator -- [--port N] [--propagation-delay-ms N] [--latency-ms N] [--account-id HEX32] [--bucket NAME] [--assume NAME=VALUE]… [--json]\n",
   );
   process.exit(0);
 }
@@ -32,7 +34,16 @@ function int(name: string, raw: string | undefined): number | undefined {
   return n;
 }
 
+let assumed = {};
+try {
+  assumed = (values.assume ?? []).map(parseAssumptionSetting).reduce(mergeOptions, {});
+} catch (error) {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(2);
+}
+
 const emu = await startEmulator({
+  ...assumed,
   apiPort: int("port", values.port),
   propagationDelayMs: int("propagation-delay-ms", values["propagation-delay-ms"]),
   latencyMs: int("latency-ms", values["latency-ms"]),

@@ -57,11 +57,12 @@ export function failureBody(errors: CfError[]): {
 
 // Common errors, in one place so codes stay consistent.
 export const errors = {
-  // [3P] observed on Cloudflare for an unknown/revoked token. Assumption: HTTP 401 for every
-  // unusable token (unknown, deleted, expired, disabled, not yet valid).
+  // [3P] observed on Cloudflare for an unknown/revoked token. Assumption (conformance: invalid-token):
+  // HTTP 401 for every unusable token (unknown, deleted, expired, disabled, not yet valid).
   invalidToken: () => apiError(401, 1000, "Invalid API Token"),
-  // Assumption: a missing header is 400/1001 ([3P] `Missing "Authorization" header`) and a header
-  // that is not `Bearer <token>` is 400/6003 with an error_chain entry 6111 ([3P]).
+  // Assumption (conformance: auth-header-errors): a missing header is 400/1001 ([3P] `Missing
+  // "Authorization" header`) and a header that is not `Bearer <token>` is 400/6003 with an
+  // error_chain entry 6111 ([3P]).
   missingAuth: () => apiError(400, 1001, 'Missing "Authorization" header'),
   malformedAuth: () =>
     new ApiError(400, [
@@ -73,12 +74,13 @@ export const errors = {
     ]),
   unauthorized: () => apiError(403, 9109, "Unauthorized to access requested resource"),
   authenticationError: () => apiError(403, 10000, "Authentication error"),
-  // Assumption: Cloudflare's code for a JSON body that does not parse, as seen on other v4 endpoints.
+  // Assumption (conformance: malformed-json): Cloudflare's code for a JSON body that does not parse,
+  // as seen on other v4 endpoints.
   malformedJson: () => apiError(400, 6007, "Malformed JSON in request body"),
-  // Assumption: validation failures use 1001 (the code docs/design.md §7 picks for unknown group ids).
+  // Assumption (conformance: validation-code): validation failures are 400/1001.
   invalid: (message: string) => apiError(400, 1001, message),
-  // Assumption: an unknown path is 404/7003 and a known path with the wrong method 405/7000 (the
-  // schema's failure example uses 7003 "No route for the URI").
+  // Assumption (conformance: unknown-route): an unknown path is 404/7003 and a known path with the
+  // wrong method 405/7000 (the schema's failure example uses 7003 "No route for the URI").
   noRoute: () => apiError(404, 7003, "No route for the URI"),
   methodNotAllowed: () => apiError(405, 7000, "No route for the URI"),
   rateLimited: (retryAfterSeconds: number) =>

@@ -36,8 +36,9 @@ export class FaultBook {
 
 /**
  * Sliding-window rate limit per calling token (Cloudflare API only).
- * Assumption: only authenticated requests count, and refused (429) requests do not consume
- * capacity; Cloudflare documents the limit (1200 / 5 min per token) but not this accounting.
+ * Assumption (conformance: rate-limit-accounting): only authenticated requests count, and refused
+ * (429) requests do not consume capacity; Cloudflare documents the limit (1200 / 5 min per token)
+ * but not this accounting.
  */
 export class RateLimiter {
   private readonly hits = new Map<string, number[]>();

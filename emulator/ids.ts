@@ -17,8 +17,9 @@ export function randomAlphanumeric(length: number): string {
 
 /**
  * Token value in the 2026 format: `cfat_`/`cfut_` + 40 alphanumerics + a checksum.
- * Assumption: Cloudflare does not document the checksum; we append 8 hex characters of
- * sha256(prefix + body) so values look realistic and callers cannot rely on a fixed length.
+ * Assumption (conformance: token-value-format): Cloudflare does not document the checksum; we
+ * append 8 hex characters of sha256(prefix + body) so values look realistic and callers cannot rely
+ * on a fixed length.
  */
 export function tokenValue(scope: "account" | "user"): string {
   const prefix = scope === "account" ? "cfat_" : "cfut_";

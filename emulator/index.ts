@@ -3,6 +3,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { API_PREFIX, handleApi } from "./api.js";
+import {
+  DEFAULT_TEMP_ACCESS_KEY_ID,
+  DEFAULT_TEMP_CREDENTIAL_CALLERS,
+  resolveAssumptions,
+} from "./assumptions.js";
 import { ApiError } from "./envelope.js";
 import { FaultBook, RateLimiter } from "./faults.js";
 import { handleInspect, INSPECT_PREFIX } from "./inspect.js";
@@ -12,7 +17,7 @@ import { newBucket } from "./r2-api.js";
 import { handleS3 } from "./s3.js";
 import { md5Hex } from "./s3-payload.js";
 import { State } from "./state.js";
-import { createToken, seedBody, tokenView } from "./tokens.js";
+import { createToken, seedBody, seedOddTokens, tokenView } from "./tokens.js";
 import {
   type Emulator,
   type EmulatorOptions,
@@ -21,8 +26,17 @@ import {
   type S3CallRecord,
 } from "./types.js";
 
+export {
+  ASSUMPTION_SWITCHES,
+  ASSUMPTION_VALUES,
+  type AssumptionSwitch,
+  DEFAULT_ASSUMPTIONS,
+  DEFAULT_TEMP_ACCESS_KEY_ID,
+  DEFAULT_TEMP_CREDENTIAL_CALLERS,
+} from "./assumptions.js";
 export { PERMISSION_GROUPS, type PermissionGroup } from "./permission-groups.js";
 export type {
+  Assumptions,
   CallRecord,
   Emulator,
   EmulatorOptions,
@@ -35,6 +49,8 @@ export type {
   SeededToken,
   SeedPreset,
   SeedSpec,
+  SettableOptions,
+  TempAccessKeyId,
   TempCredentialCallers,
   TokenPolicyView,
   TokenView,
@@ -96,7 +112,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     revocationDelayMs: options.revocationDelayMs ?? 0,
     latencyMs: options.latencyMs ?? 0,
     rateLimit: options.rateLimit,
-    tempCredentialCallers: options.tempCredentialCallers ?? "parent-or-storage-write",
+    tempCredentialCallers: options.tempCredentialCallers ?? DEFAULT_TEMP_CREDENTIAL_CALLERS,
+    tempAccessKeyId: options.tempAccessKeyId ?? DEFAULT_TEMP_ACCESS_KEY_ID,
+    assumptions: resolveAssumptions(options.assumptions),
     // Cloudflare's documented quotas (docs/cloudflare-api.md §1, rate limits).
     quotas: options.quotas ?? { user: 50, account: 500 },
   });
@@ -165,6 +183,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       });
     },
     getObject: (bucket, key, jurisdiction) => getBucket(bucket, jurisdiction).objects.get(key)?.body,
+    seedOddTokens: (count) => seedOddTokens(state, count).map((t) => ({ id: t.id, name: t.name })),
     liveTokens: () =>
       [...state.tokens.values()].filter((t) => t.deletedAt === undefined).map((t) => tokenView(state, t)),
     liveChildTokens: () =>
@@ -192,8 +211,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       if (o.revocationDelayMs !== undefined) opts.revocationDelayMs = o.revocationDelayMs;
       if (o.latencyMs !== undefined) opts.latencyMs = o.latencyMs;
       if (o.tempCredentialCallers !== undefined) opts.tempCredentialCallers = o.tempCredentialCallers;
+      if (o.tempAccessKeyId !== undefined) opts.tempAccessKeyId = o.tempAccessKeyId;
+      if (o.assumptions !== undefined) opts.assumptions = resolveAssumptions(o.assumptions, opts.assumptions);
       // An explicit `rateLimit: undefined` switches the rate limit off.
       if ("rateLimit" in o) opts.rateLimit = o.rateLimit;
+    },
+    get assumptions() {
+      return { ...state.options.assumptions };
     },
     async close() {
       await Promise.all([close(apiServer), ...[...s3Servers.values()].map(close)]);

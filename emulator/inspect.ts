@@ -2,6 +2,7 @@
 // operations as the in-process Emulator object, under {inspectUrl}.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
+import { ASSUMPTION_VALUES } from "./assumptions.js";
 import { type Emulator, JURISDICTIONS } from "./types.js";
 
 export const INSPECT_PREFIX = "/__emulator";
@@ -20,6 +21,9 @@ const ROUTE_NAMES = [
   "r2.buckets.create",
   "r2.buckets.get",
   "r2.buckets.delete",
+  "r2.buckets.cors.get",
+  "r2.buckets.cors.put",
+  "r2.buckets.cors.delete",
   "unknown",
 ] as const;
 
@@ -56,7 +60,20 @@ export const setSchema = z.strictObject({
     .optional()
     .transform((v) => (v === null ? undefined : v)),
   tempCredentialCallers: z.enum(["parent", "storage-write", "parent-or-storage-write"]).optional(),
+  tempAccessKeyId: z.enum(["own", "parent"]).optional(),
+  assumptions: z
+    .strictObject(
+      Object.fromEntries(
+        Object.entries(ASSUMPTION_VALUES).map(([name, values]) => [
+          name,
+          z.union(values.map((v) => z.literal(v)) as [z.ZodLiteral, z.ZodLiteral]).optional(),
+        ]),
+      ),
+    )
+    .optional(),
 });
+
+export const seedOddSchema = z.strictObject({ count: z.number().int().min(1).max(500) });
 
 const policySchema = z.object({
   effect: z.enum(["allow", "deny"]),
@@ -111,6 +128,7 @@ const HANDLERS: Record<string, InspectHandler> = {
     return { ok: true };
   },
   "POST /seed": (emu, body) => emu.seedToken(seedSchema.parse(body)),
+  "POST /seed-odd": (emu, body) => emu.seedOddTokens(seedOddSchema.parse(body).count),
   "POST /buckets": (emu, body) => {
     const b = bucketSchema.parse(body);
     emu.createBucket(b.name, b.jurisdiction);
@@ -122,6 +140,7 @@ const HANDLERS: Record<string, InspectHandler> = {
     apiUrl: emu.apiUrl,
     inspectUrl: emu.inspectUrl,
     s3Endpoints: Object.fromEntries(JURISDICTIONS.map((j) => [j, emu.s3Endpoint(j)])),
+    assumptions: emu.assumptions,
   }),
 };
 

@@ -21,6 +21,11 @@ export interface PermissionGroup {
   name: string;
   id: string;
   scopes: string[];
+  /**
+   * [SDK] an enum of slugs (`developer_platform`, `account_and_billing`, …).
+   * Assumption (conformance: permission-group-categories): `developer_platform` for the R2 groups,
+   * `account_and_billing` for the account token groups and `other` for the user token groups.
+   */
   category: string;
 }
 
@@ -30,58 +35,59 @@ export const PERMISSION_GROUPS: readonly PermissionGroup[] = [
     name: "Workers R2 Storage Write",
     id: "bf7481a1826f439697cb59a20b22293e",
     scopes: [SCOPE_ACCOUNT],
-    category: "Workers R2",
+    category: "developer_platform",
   },
   {
     key: "r2.storage.read",
     name: "Workers R2 Storage Read",
     id: "b4992e1108244f5d8bfbd5744320c2e1",
     scopes: [SCOPE_ACCOUNT],
-    category: "Workers R2",
+    category: "developer_platform",
   },
   {
     key: "r2.bucket.item.write",
     name: "Workers R2 Storage Bucket Item Write",
     id: "2efd5506f9c8494dacb1fa10a3e7d5b6",
     scopes: [SCOPE_BUCKET],
-    category: "Workers R2",
+    category: "developer_platform",
   },
   {
     key: "r2.bucket.item.read",
     name: "Workers R2 Storage Bucket Item Read",
     id: "6a018a9f2fc74eb6b293b0c548f38b39",
     scopes: [SCOPE_BUCKET],
-    category: "Workers R2",
+    category: "developer_platform",
   },
-  // Assumption: Cloudflare's IDs for the token-management groups are not in our sources, so the
-  // emulator uses IDs of its own (docs/design.md §7). Code must look these up by name.
+  // Assumption (conformance: token-group-names): Cloudflare has groups of these names; their IDs are
+  // not in our sources, so the emulator uses IDs of its own (docs/design.md §7). Code must look these
+  // up by name.
   {
     key: "account.tokens.write",
     name: "Account API Tokens Write",
     id: "e1e1e1e1000000000000000000000001",
     scopes: [SCOPE_ACCOUNT],
-    category: "Account",
+    category: "account_and_billing",
   },
   {
     key: "account.tokens.read",
     name: "Account API Tokens Read",
     id: "e1e1e1e1000000000000000000000002",
     scopes: [SCOPE_ACCOUNT],
-    category: "Account",
+    category: "account_and_billing",
   },
   {
     key: "user.tokens.write",
     name: "API Tokens Write",
     id: "e1e1e1e1000000000000000000000003",
     scopes: [SCOPE_USER],
-    category: "User",
+    category: "other",
   },
   {
     key: "user.tokens.read",
     name: "API Tokens Read",
     id: "e1e1e1e1000000000000000000000004",
     scopes: [SCOPE_USER],
-    category: "User",
+    category: "other",
   },
 ];
 

@@ -51,7 +51,8 @@ interface GroupRule {
 const same = (p: Pattern): Pattern => p;
 const bucketsOfAccount = (p: Pattern): Pattern => ({ kind: "bucket", parts: [p.parts[0] ?? "*", "*", "*"] });
 
-// Assumption (docs/design.md §7): account-level Storage Write ⊇ Storage Read ⊇ Item Read on every
+// Assumption (conformance: storage-write-covers-items; docs/design.md §7): account-level Storage
+// Write ⊇ Storage Read ⊇ Item Read on every
 // bucket of the account, and Storage Write ⊇ Item Write ⊇ Item Read. Cloudflare documents the group
 // descriptions (docs/cloudflare-api.md §3) but not this containment as a rule.
 export const GROUP_RULES: Record<GroupKey, GroupRule> = {
@@ -153,7 +154,8 @@ export function parsePatterns(resources: Record<string, unknown>): Pattern[] {
   return out;
 }
 
-// Assumption: a group only applies to resources of the type it is scoped for ("a permission
+// Assumption (conformance: group-resource-scope): a group only applies to resources of the type it
+// is scoped for ("a permission
 // group in a policy will only apply to the resource type it is scoped for", docs/cloudflare-api.md
 // §3). So a bucket item group on a flat account key `com.cloudflare.api.account.<a>: "*"` grants
 // nothing: use a bucket key or the nested all-buckets form.

@@ -8,22 +8,36 @@ import type { Jurisdiction } from "./types.js";
 
 export type Principal = { kind: "token"; token: TokenRecord } | { kind: "temp"; temp: TempCredRecord };
 
+/**
+ * The credential a request names. Temporary credentials are found by their session token, since
+ * Cloudflare may hand out the parent's access key id again (docs/cloudflare-api.md §8.10), so an
+ * access key id alone need not name one credential. Without a matching session token the id is an
+ * API token's or, failing that, a temporary credential's (whose refusal then names the missing
+ * session token).
+ */
 export function findCredential(
   state: State,
   accessKeyId: string,
+  sessionToken: string | undefined,
 ): { secret: string; principal: Principal } | undefined {
+  if (sessionToken !== undefined) {
+    const temp = state.temps.get(sessionToken);
+    if (temp && temp.accessKeyId === accessKeyId)
+      return { secret: temp.secret, principal: { kind: "temp", temp } };
+  }
   const token = state.tokens.get(accessKeyId);
   if (token) return { secret: token.secret, principal: { kind: "token", token } };
-  const temp = state.temps.get(accessKeyId);
+  const temp = state.tempsWithKey(accessKeyId)[0];
   if (temp) return { secret: temp.secret, principal: { kind: "temp", temp } };
   return undefined;
 }
 
 /**
- * Why a token cannot be used at S3 right now, or undefined when it can.
- * Assumptions: the delays are read at request time (so `set()` applies to existing credentials);
- * policy changes by PUT and rolled values take effect at once (only creation and deletion
- * propagate slowly); an IP `condition` is stored but not enforced.
+ * Why a token cannot be used at S3 right now, or undefined when it can. The delays are read at
+ * request time, so `set()` applies to existing credentials.
+ * Assumption (conformance: token-update-at-s3): policy changes by PUT and rolled values take effect
+ * at once; only creation and deletion propagate slowly.
+ * Not modelled: an IP `condition` is stored but not enforced.
  */
 function tokenRefusal(state: State, t: TokenRecord | undefined): string | undefined {
   const now = state.now();
@@ -31,6 +45,7 @@ function tokenRefusal(state: State, t: TokenRecord | undefined): string | undefi
   if (t.deletedAt !== undefined && now >= t.deletedAt + state.options.revocationDelayMs) {
     return "The API token has been revoked";
   }
+  // Assumption (conformance: propagation-delay): until then S3 answers 403 AccessDenied.
   if (now < t.issuedOn + state.options.propagationDelayMs) {
     return "The credentials have not propagated yet";
   }
@@ -47,8 +62,8 @@ export function credentialRefusal(
   sessionToken: string | undefined,
 ): string | undefined {
   if (p.kind === "token") {
-    // Assumption: a session token sent with API-token credentials is refused, so a client that
-    // mixes up two credential sets fails loudly instead of half-working.
+    // Assumption (conformance: s3-session-token-on-token-creds): a session token sent with API-token
+    // credentials is refused, so a client that mixes up two credential sets fails loudly.
     if (sessionToken !== undefined) return "A session token was sent with non-temporary credentials";
     return tokenRefusal(state, p.token);
   }
@@ -93,8 +108,9 @@ function keyInScope(temp: TempCredRecord, need: S3Need): boolean {
   if (need.key !== undefined)
     return objects.includes(need.key) || prefixes.some((p) => need.key?.startsWith(p));
   if (need.listPrefix !== undefined) {
-    // Assumption: a scoped credential may list only inside a granted prefix, so ListObjects must
-    // carry a `prefix` that starts with one of them; object-only grants cannot list.
+    // Assumption (conformance: temp-creds-prefix-listing): a scoped credential may list only inside a
+    // granted prefix, so ListObjects must carry a `prefix` that starts with one of them; object-only
+    // grants cannot list.
     return prefixes.some((p) => need.listPrefix?.startsWith(p));
   }
   // Bucket-level operations (HeadBucket, config reads) are allowed for scoped credentials.

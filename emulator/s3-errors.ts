@@ -12,7 +12,8 @@ export class S3Error extends Error {
 
 export const E = {
   accessDenied: (why = "Access Denied") => new S3Error(403, "AccessDenied", why),
-  // Assumption: R2 documents 10002 "Unauthorized" (401) for credentials it does not know.
+  // Assumption (conformance: s3-unknown-key): R2 documents 10002 "Unauthorized" (401); the emulator
+  // answers it for an access key id it does not know.
   unauthorized: () => new S3Error(401, "Unauthorized", "The access key ID you provided does not exist."),
   signature: () =>
     new S3Error(

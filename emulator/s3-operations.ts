@@ -10,7 +10,7 @@ import { E, S3Error } from "./s3-errors.js";
 import { md5Hex } from "./s3-payload.js";
 import { blocks, el, S3_NS, text, XML_HEAD } from "./s3-xml.js";
 import type { Query } from "./sigv4.js";
-import type { Bucket, State, StoredObject } from "./state.js";
+import type { Bucket, CorsRule, State, StoredObject } from "./state.js";
 import type { Jurisdiction } from "./types.js";
 
 // S3 and R2: every part but the last must be at least 5 MiB.
@@ -313,8 +313,8 @@ function deleteObjects(c: OpContext): Reply {
 
 export const OPS = {
   ListBuckets: { need: () => ({ action: "bucket.read" }), run: listBuckets },
-  // Assumption: HeadBucket needs only read access to the bucket's objects, so bucket-scoped
-  // credentials can probe their own bucket.
+  // Assumption (conformance: s3-head-bucket-item-scope): HeadBucket needs only read access to the
+  // bucket's objects, so bucket-scoped credentials can probe their own bucket.
   HeadBucket: {
     need: (c) => ({ action: "object.read", bucket: onBucket(c) }),
     run: (c) => {
@@ -351,12 +351,25 @@ export const OPS = {
       return xml(200, `<LocationConstraint xmlns="${S3_NS}">auto</LocationConstraint>`);
     },
   },
-  // A bucket-configuration read, to exercise admin permissions; no CORS rules are ever stored.
+  // A bucket-configuration read (admin permissions): the rules set through the REST API.
+  // Assumption (conformance: cors-s3-view): S3's GetBucketCors shows the rules the REST API set, in
+  // S3's names; a bucket without rules is NoSuchCORSConfiguration.
   GetBucketCors: {
     need: (c) => ({ action: "bucket.read", bucket: onBucket(c) }),
     run: (c) => {
-      bucketOf(c);
-      throw new S3Error(404, "NoSuchCORSConfiguration", "The CORS configuration does not exist");
+      const rules = bucketOf(c).cors ?? [];
+      if (rules.length === 0) {
+        throw new S3Error(404, "NoSuchCORSConfiguration", "The CORS configuration does not exist");
+      }
+      const rule = (r: CorsRule) =>
+        `<CORSRule>${el("ID", r.id)}${r.allowed.origins.map((o) => el("AllowedOrigin", o)).join("")}${r.allowed.methods
+          .map((m) => el("AllowedMethod", m))
+          .join("")}${(r.allowed.headers ?? []).map((h) => el("AllowedHeader", h)).join("")}${(
+          r.exposeHeaders ?? []
+        )
+          .map((h) => el("ExposeHeader", h))
+          .join("")}${el("MaxAgeSeconds", r.maxAgeSeconds)}</CORSRule>`;
+      return xml(200, `<CORSConfiguration xmlns="${S3_NS}">${rules.map(rule).join("")}</CORSConfiguration>`);
     },
   },
   DeleteObjects: { need: (c) => ({ action: "object.write", bucket: onBucket(c) }), run: deleteObjects },

@@ -2,7 +2,15 @@
 // call logs. Route modules read and change it; nothing here speaks HTTP.
 import type { GroupKey, PermissionGroup } from "./permission-groups.js";
 import { expandPolicies, type Grant, type ResolvedPolicy } from "./policy.js";
-import type { CallRecord, Jurisdiction, S3CallRecord, TempCredentialCallers, TokenScope } from "./types.js";
+import type {
+  Assumptions,
+  CallRecord,
+  Jurisdiction,
+  S3CallRecord,
+  TempAccessKeyId,
+  TempCredentialCallers,
+  TokenScope,
+} from "./types.js";
 
 export interface StoredPolicy {
   id: string;
@@ -27,6 +35,11 @@ export interface TokenRecord {
   condition?: unknown;
   policies: StoredPolicy[];
   seeded: boolean;
+  /**
+   * Odd-shaped tokens (seedOddTokens): the object the API answers for this token, as it is, in place
+   * of the one built from the fields above.
+   */
+  shape?: Record<string, unknown>;
   /** Insertion order, to list tokens stably. */
   seq: number;
   deletedAt?: number;
@@ -68,6 +81,14 @@ export interface MultipartUpload {
   parts: Map<number, { body: Uint8Array; etag: string }>;
 }
 
+/** A bucket CORS rule in the camelCase shape of the REST API (docs/cloudflare-api.md §5). */
+export interface CorsRule {
+  id?: string;
+  allowed: { methods: string[]; origins: string[]; headers?: string[] };
+  exposeHeaders?: string[];
+  maxAgeSeconds?: number;
+}
+
 export interface Bucket {
   name: string;
   jurisdiction: Jurisdiction;
@@ -76,6 +97,8 @@ export interface Bucket {
   storageClass: "Standard" | "InfrequentAccess";
   objects: Map<string, StoredObject>;
   uploads: Map<string, MultipartUpload>;
+  /** Set through `PUT …/r2/buckets/{b}/cors`; undefined when no policy is set. */
+  cors?: CorsRule[];
 }
 
 export interface MutableOptions {
@@ -84,6 +107,8 @@ export interface MutableOptions {
   latencyMs: number;
   rateLimit?: { requests: number; windowMs: number };
   tempCredentialCallers: TempCredentialCallers;
+  tempAccessKeyId: TempAccessKeyId;
+  assumptions: Assumptions;
   quotas: { user: number; account: number };
 }
 
@@ -92,6 +117,7 @@ export type TokenStatus = "active" | "disabled" | "expired";
 export class State {
   readonly tokens = new Map<string, TokenRecord>();
   readonly tokenIdByValue = new Map<string, string>();
+  /** Temporary credentials by session token: their access key ids need not be unique (§8.10). */
   readonly temps = new Map<string, TempCredRecord>();
   readonly buckets = new Map<string, Bucket>();
   calls: CallRecord[] = [];
@@ -154,6 +180,11 @@ export class State {
     let n = 0;
     for (const t of this.tokens.values()) if (t.scope === scope && t.deletedAt === undefined) n += 1;
     return n;
+  }
+
+  /** Temporary credentials with this access key id (none, one, or several sharing their parent's). */
+  tempsWithKey(accessKeyId: string): TempCredRecord[] {
+    return [...this.temps.values()].filter((t) => t.accessKeyId === accessKeyId);
   }
 
   bucket(name: string, jurisdiction: Jurisdiction): Bucket | undefined {

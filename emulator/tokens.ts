@@ -2,7 +2,7 @@
 // /user/tokens… handlers (docs/cloudflare-api.md §3).
 import { z } from "zod";
 import type { Handler, RequestContext } from "./context.js";
-import { apiError, errors } from "./envelope.js";
+import { type ApiError, apiError, errors } from "./envelope.js";
 import { hexId, isoSeconds, s3SecretOf, tokenValue } from "./ids.js";
 import {
   type Action,
@@ -34,7 +34,8 @@ const policySchema = z.object({
 const tokenBodySchema = z.object({
   // [SCHEMA] iam_name maxLength 120.
   name: z.string().min(1).max(120),
-  // Assumption: at least one policy is required (a token without policies can do nothing).
+  // Assumption (conformance: token-empty-policies): at least one policy is required (a token without
+  // policies can do nothing).
   policies: z.array(policySchema).min(1),
   not_before: timestamp.optional(),
   expires_on: timestamp.optional(),
@@ -56,13 +57,30 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   return parsed.data;
 }
 
+/**
+ * Nothing shows Cloudflare's answer for a group id it does not know (docs/cloudflare-api.md §8.5); a
+ * [3P] report saw 403/9109 for other policy problems.
+ * Assumption (conformance: unknown-permission-group; switch assumptions.unknownPermissionGroup):
+ * 400/1001 by default (docs/design.md §7).
+ */
+function unknownGroup(state: State, id: string): ApiError {
+  const message = `Permission group ${id} does not exist or is not allowed`;
+  switch (state.options.assumptions.unknownPermissionGroup) {
+    case "403/9109":
+      return apiError(403, 9109, "Unauthorized to access requested resource");
+    case "404/7003":
+      return apiError(404, 7003, message);
+    default:
+      return errors.invalid(message);
+  }
+}
+
 /** Resolves group ids and checks resources; throws the API errors Cloudflare would answer. */
 export function resolvePolicies(state: State, policies: z.infer<typeof policySchema>[]): StoredPolicy[] {
   return policies.map((p) => {
     const groups = p.permission_groups.map((g) => {
       const group = state.groupById(g.id);
-      // Assumption (docs/design.md §7): an unknown permission-group id is HTTP 400 with code 1001.
-      if (!group) throw errors.invalid(`Permission group ${g.id} does not exist or is not allowed`);
+      if (!group) throw unknownGroup(state, g.id);
       return group;
     });
     try {
@@ -82,7 +100,8 @@ export function resolvePolicies(state: State, policies: z.infer<typeof policySch
 }
 
 function checkTimes(state: State, body: { expires_on?: string | undefined }): void {
-  // Assumption: Cloudflare refuses an expiry that already passed (otherwise the token is born dead).
+  // Assumption (conformance: token-past-expiry): Cloudflare refuses an expiry that already passed
+  // (otherwise the token is born dead).
   if (body.expires_on !== undefined && Date.parse(body.expires_on) <= state.now()) {
     throw errors.invalid("Invalid request: expires_on must be in the future");
   }
@@ -109,10 +128,12 @@ export function createToken(state: State, input: CreateTokenInput): TokenRecord 
   const policies = resolvePolicies(state, body.policies);
   checkCanGrant(input.caller, state, policies);
   const quota = state.options.quotas[input.scope];
-  // Assumption: deleted tokens free their slot at once; expired-but-not-deleted ones still count
-  // (docs/cloudflare-api.md §7, question 8). Seeded tokens count but are never refused.
+  // Assumption (conformance: token-quota): deleted tokens free their slot at once;
+  // expired-but-not-deleted ones still count (docs/cloudflare-api.md §7, question 8). Seeded tokens
+  // count but are never refused.
   if (!input.seeded && state.ownerCount(input.scope) >= quota) {
-    // Assumption: code 1010 is invented; Cloudflare's code for this case is not documented.
+    // Assumption (conformance: token-quota): code 1010 is invented; Cloudflare's code for this case is
+    // not documented.
     throw apiError(
       400,
       1010,
@@ -165,6 +186,7 @@ export function tokenView(state: State, t: TokenRecord): TokenView {
 
 /** The token object as the API returns it (no `scope`/`seeded`, which are emulator-only). */
 function apiTokenObject(state: State, t: TokenRecord): Record<string, unknown> {
+  if (t.shape) return t.shape;
   const { scope: _scope, seeded: _seeded, ...rest } = tokenView(state, t);
   return t.condition === undefined ? rest : { ...rest, condition: t.condition };
 }
@@ -179,13 +201,14 @@ function requireTokenPermission(ctx: RequestContext, level: "read" | "write"): v
   if (!holds(ctx.state.grantsOf(ctx.caller), action, ownerTarget(ctx))) throw errors.unauthorized();
 }
 
+const noSuchToken = () =>
+  apiError(404, 7003, "Could not route to the token, perhaps your object identifier is invalid?");
+
 function findToken(ctx: RequestContext): TokenRecord {
   const t = ctx.state.liveToken(ctx.params.id ?? "");
-  // Assumption: an unknown (or other-scope) token id answers like Cloudflare's unknown object ids,
-  // 404 with code 7003.
-  if (!t || t.scope !== ctx.scope) {
-    throw apiError(404, 7003, "Could not route to the token, perhaps your object identifier is invalid?");
-  }
+  // Assumption (conformance: token-unknown-id): an unknown (or other-scope) token id answers like
+  // Cloudflare's unknown object ids, 404 with code 7003.
+  if (!t || t.scope !== ctx.scope) throw noSuchToken();
   return t;
 }
 
@@ -204,7 +227,8 @@ function intParam(query: URLSearchParams, name: string, fallback: number, min: n
   const raw = query.get(name);
   if (raw === null) return fallback;
   const n = Number(raw);
-  // Assumption: out-of-range paging parameters are refused rather than clamped.
+  // Assumption (conformance: token-list-per-page): out-of-range paging parameters are refused rather
+  // than clamped.
   if (!Number.isInteger(n) || n < min || n > max) {
     throw errors.invalid(`Invalid request: ${name} must be an integer from ${min} to ${max}`);
   }
@@ -216,15 +240,19 @@ export const list: Handler = (ctx) => {
   const page = intParam(ctx.query, "page", 1, 1, Number.MAX_SAFE_INTEGER);
   // [SCHEMA] per_page 5–50, default 20.
   const perPage = intParam(ctx.query, "per_page", 20, 5, 50);
-  // Assumption: expired tokens are left out unless include_expired=true (SDK wording).
+  // Assumption (conformance: token-list-expired): expired tokens are left out unless
+  // include_expired=true (SDK wording).
   const includeExpired = ctx.query.get("include_expired") === "true";
-  // Assumption: tokens are listed in creation order (`direction=desc` reverses it).
+  // Assumption (conformance: token-list-order): tokens are listed in creation order
+  // (`direction=desc` reverses it).
   const direction = ctx.query.get("direction") === "desc" ? -1 : 1;
   const all = [...ctx.state.tokens.values()]
     .filter((t) => t.deletedAt === undefined && t.scope === ctx.scope)
     .filter((t) => includeExpired || ctx.state.statusOf(t) !== "expired")
     .sort((a, b) => direction * (a.seq - b.seq));
   const items = all.slice((page - 1) * perPage, page * perPage);
+  // [SCHEMA] result_info; Assumption (conformance: token-list-result-info): every page carries page,
+  // per_page, count and total_count.
   return {
     result: items.map((t) => apiTokenObject(ctx.state, t)),
     result_info: { page, per_page: perPage, count: items.length, total_count: all.length },
@@ -257,6 +285,14 @@ export const update: Handler = (ctx) => {
 
 export const remove: Handler = (ctx) => {
   requireTokenPermission(ctx, "write");
+  const gone = ctx.state.tokens.get(ctx.params.id ?? "");
+  // Assumption (conformance: delete-gone-token; switch assumptions.deleteGoneToken): a token that was
+  // deleted before answers its second DELETE like an unknown id, 404/7003, by default; "403/9109"
+  // models the other plausible answer (docs/cloudflare-api.md §8.12). Neither is documented.
+  if (gone?.deletedAt !== undefined && gone.scope === ctx.scope) {
+    if (ctx.state.options.assumptions.deleteGoneToken === "403/9109") throw errors.unauthorized();
+    throw noSuchToken();
+  }
   const t = findToken(ctx);
   t.deletedAt = ctx.state.now();
   return { result: { id: t.id } };
@@ -275,7 +311,8 @@ export const roll: Handler = (ctx) => {
 
 export const verify: Handler = (ctx) => {
   // [3P] /user/tokens/verify answers 1000 "Invalid API Token" for account-owned tokens
-  // (docs/cloudflare-api.md §6, pitfall 4). Assumption: the account verify answers the same for user tokens.
+  // (docs/cloudflare-api.md §6, pitfall 4). Assumption (conformance: verify-cross-owner): the account
+  // verify answers the same for user tokens.
   if (ctx.caller.scope !== ctx.scope) throw errors.invalidToken();
   const view = tokenView(ctx.state, ctx.caller);
   const result: Record<string, unknown> = { id: view.id, status: view.status };
@@ -295,17 +332,88 @@ export const permissionGroups: Handler = (ctx) => {
   const groups = ctx.state.groups
     .filter((g) => name === null || g.name === name)
     .filter((g) => scope === null || g.scopes.includes(scope))
-    .map((g) => ({
-      id: g.id,
-      name: g.name,
-      scopes: g.scopes,
-      category: g.category,
-      ...(ctx.scope === "account" ? { is_selectable: true } : {}),
-    }));
+    // [SDK] `is_selectable` is on both owners' answer types.
+    // Assumption (conformance: permission-group-is-selectable): both lists carry it, true for every
+    // group modelled here.
+    .map((g) => ({ id: g.id, name: g.name, scopes: g.scopes, category: g.category, is_selectable: true }));
   return { result: groups };
 };
 
 /** Input shape for seeding: the same validation as the API, minus the creator check. */
 export function seedBody(name: string, policies: PolicyInput[], expiresOn?: string): TokenBody {
   return { name, policies, ...(expiresOn ? { expires_on: expiresOn } : {}) };
+}
+
+/**
+ * Tokens shaped as OAuth-provisioned or newer tokens may be ([SDK]: every field optional, resources
+ * flat or nested, fields this project does not model; account lists may hold OAuth-provisioned
+ * tokens; docs/cloudflare-api.md §8.6). Each carries at least one thing a strict parser of the
+ * project's token schema rejects. Assumption (conformance: token-list-odd-items): every list item
+ * still has an `id` and a `name`.
+ */
+const ODD_SHAPES: ((id: string, name: string, state: State, now: string) => Record<string, unknown>)[] = [
+  // OAuth-provisioned: provisioner fields, no issued_on or status, null dates, a resource nested three
+  // levels deep.
+  (id, name, state, now) => ({
+    id,
+    name,
+    modified_on: now,
+    last_used_on: now,
+    provisioner_type: "oauth",
+    provisioner_id: hexId(),
+    not_before: null,
+    expires_on: null,
+    policies: [
+      {
+        id: hexId(),
+        effect: "allow",
+        permission_groups: [{ id: hexId(), name: "Zone Read", meta: { key: "oauth", value: "zone:read" } }],
+        resources: {
+          [`com.cloudflare.api.account.${state.accountId}`]: {
+            "com.cloudflare.api.account.zone.*": { "com.cloudflare.api.account.zone.settings.*": "*" },
+          },
+        },
+      },
+    ],
+  }),
+  // Newer fields, and `policies: null`.
+  (id, name, _state, now) => ({
+    id,
+    name,
+    status: "active",
+    issued_on: now,
+    modified_on: now,
+    last_used_on: null,
+    creator_email_at_creation: "someone@example.com",
+    expires_on: null,
+    policies: null,
+  }),
+  // Sparse: no status or dates, a permission group named but without an id, a condition.
+  (id, name, state) => ({
+    id,
+    name,
+    policies: [
+      {
+        effect: "allow",
+        permission_groups: [{ name: "Account Settings Read" }],
+        resources: { [`com.cloudflare.api.account.${state.accountId}`]: "*" },
+      },
+    ],
+    condition: { request_ip: { in: ["192.0.2.0/24"], not_in: [] } },
+  }),
+];
+
+export function seedOddTokens(state: State, count: number): TokenRecord[] {
+  if (!Number.isInteger(count) || count < 1)
+    throw new Error("seedOddTokens: count must be a positive integer");
+  const made: TokenRecord[] = [];
+  for (let i = 0; i < count; i++) {
+    const kind = i % ODD_SHAPES.length;
+    const name = `odd token ${["oauth", "newer", "sparse"][kind]} ${state.nextSeq()}`;
+    const t = createToken(state, { scope: "account", body: seedBody(name, []), seeded: true });
+    const shape = ODD_SHAPES[kind]?.(t.id, name, state, isoSeconds(state.now())) ?? {};
+    t.shape = shape;
+    made.push(t);
+  }
+  return made;
 }

@@ -5,6 +5,31 @@ export const JURISDICTIONS: readonly Jurisdiction[] = ["default", "eu", "us", "f
 
 export type TempCredentialCallers = "parent" | "storage-write" | "parent-or-storage-write";
 
+/** Whether temporary credentials get an access key id of their own or reuse their parent's. */
+export type TempAccessKeyId = "own" | "parent";
+
+/**
+ * Rules Cloudflare does not document, where the evidence points one way and a switch lets tests take
+ * the other (emulator/README.md lists each with its conformance check; `npm run conformance` checks
+ * them against a real account).
+ */
+export interface Assumptions {
+  /** Tokens holding only bucket-scoped item groups on R2 REST endpoints (bucket list/get/create/delete, temp-access-credentials, cors): refused with 403 and code 10000 "Authentication error" (third-party live probe) — or allowed as today. */
+  bucketScopedRestCallers: "refused" | "allowed";
+  /** temp-access-credentials resolves `bucket` only in the jurisdiction of the cf-r2-jurisdiction header (default when absent) — or, as today, in any jurisdiction the parent covers. */
+  tempCredentialJurisdiction: "header" | "any";
+  /** REST bucket create of an existing name: code 10004 "The bucket you tried to create already exists, and you own it." with this HTTP status (S3 CreateBucket keeps 409/10073). */
+  bucketCreateConflictStatus: 409 | 400;
+  /** Token create/update naming a permission-group id Cloudflare does not know: this status and code. */
+  unknownPermissionGroup: "400/1001" | "403/9109" | "404/7003";
+  /** A `+` in a query string value: kept literally (so `name=Workers+R2…` matches nothing) or decoded as a space. */
+  queryPlus: "literal" | "space";
+  /** S3 uploads with an aws-chunked body whose checksum travels as a trailer (x-amz-content-sha256: STREAMING-UNSIGNED-PAYLOAD-TRAILER or STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER): refused as R2 is reported to refuse them — or accepted as today. */
+  checksumTrailer: "refused" | "accepted";
+  /** DELETE of a token that was already deleted: 404/7003 as today, or 403/9109 (unverified either way). */
+  deleteGoneToken: "404/7003" | "403/9109";
+}
+
 export interface EmulatorOptions {
   host?: string;
   apiPort?: number;
@@ -18,7 +43,15 @@ export interface EmulatorOptions {
   latencyMs?: number;
   /** Group NAME -> id override, to simulate Cloudflare rotating IDs. */
   permissionGroupIds?: Partial<Record<string, string>>;
+  /**
+   * Who may call temp-access-credentials (docs/cloudflare-api.md §7, question 1); default
+   * "storage-write": only an account-level R2 Storage Write token, for itself or another parent.
+   */
   tempCredentialCallers?: TempCredentialCallers;
+  /** Default "own": a fresh 32-hex access key id per temporary credential. */
+  tempAccessKeyId?: TempAccessKeyId;
+  /** Undocumented rules; each one not given takes its default (DEFAULT_ASSUMPTIONS). */
+  assumptions?: Partial<Assumptions>;
   /** Per calling token, Cloudflare API only. */
   rateLimit?: { requests: number; windowMs: number };
   /** Live tokens per owner; default 50 (user) / 500 (account). */
@@ -28,7 +61,13 @@ export interface EmulatorOptions {
 export type SettableOptions = Partial<
   Pick<
     EmulatorOptions,
-    "propagationDelayMs" | "revocationDelayMs" | "latencyMs" | "rateLimit" | "tempCredentialCallers"
+    | "propagationDelayMs"
+    | "revocationDelayMs"
+    | "latencyMs"
+    | "rateLimit"
+    | "tempCredentialCallers"
+    | "tempAccessKeyId"
+    | "assumptions"
   >
 >;
 
@@ -92,6 +131,9 @@ export type RouteName =
   | "r2.buckets.create"
   | "r2.buckets.get"
   | "r2.buckets.delete"
+  | "r2.buckets.cors.get"
+  | "r2.buckets.cors.put"
+  | "r2.buckets.cors.delete"
   | "unknown";
 
 export interface CallRecord {
@@ -151,6 +193,13 @@ export interface Emulator {
   createBucket(name: string, jurisdiction?: Jurisdiction): void;
   putObject(bucket: string, key: string, body: string | Uint8Array, jurisdiction?: Jurisdiction): void;
   getObject(bucket: string, key: string, jurisdiction?: Jurisdiction): Uint8Array | undefined;
+  /**
+   * Puts `count` tokens into the account's list shaped the way OAuth-provisioned or newer tokens may
+   * look (unknown fields, missing `issued_on`/`status`, `expires_on: null`, policies the project does
+   * not model): items a strict parser of the project's token schema would reject. They hold no
+   * permissions, count as seeded, and can be read and deleted through the API.
+   */
+  seedOddTokens(count: number): { id: string; name: string }[];
   /** Tokens not deleted (expired ones included), without values. */
   liveTokens(): TokenView[];
   /** liveTokens() minus seeded ones. */
@@ -161,5 +210,7 @@ export interface Emulator {
   injectFault(fault: Fault): void;
   clearFaults(): void;
   set(options: SettableOptions): void;
+  /** The undocumented rules in force now (defaults merged with the start options and set()). */
+  readonly assumptions: Readonly<Assumptions>;
   close(): Promise<void>;
 }

@@ -91,6 +91,9 @@ try {
     region: main.env.AWS_REGION,
     forcePathStyle: true,
     maxAttempts: 1,
+    // R2 refuses the checksum trailers recent SDKs send for streamed bodies; Cloudflare's guidance.
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
     credentials: {
       accessKeyId: main.env.AWS_ACCESS_KEY_ID ?? "",
       secretAccessKey: main.env.AWS_SECRET_ACCESS_KEY ?? "",

@@ -27,8 +27,9 @@ describe("R2 buckets API", () => {
     expect(eu.body.result.jurisdiction).toBe("eu");
     for (const n of ["gamma", "delta"]) await api("POST", base, admin.value, { name: n });
 
+    // docs/cloudflare-api.md §8.3: the REST create answers 10004 (assumptions.bucketCreateConflictStatus).
     const dup = await api("POST", base, admin.value, { name: "alpha" });
-    expect([dup.status, dup.body.errors[0]?.code]).toEqual([409, 10073]);
+    expect([dup.status, dup.body.errors[0]?.code]).toEqual([409, 10004]);
     const bad = await api("POST", base, admin.value, { name: "Not_Valid" });
     expect([bad.status, bad.body.errors[0]?.code]).toEqual([400, 10005]);
     // docs/cloudflare-api.md §5: without the header a jurisdictional bucket does not exist.
@@ -68,5 +69,21 @@ describe("R2 buckets API", () => {
     const res = await api("GET", `${base}/scoped`, scoped.value);
     expect([res.status, res.body.errors[0]?.code]).toEqual([403, 10000]);
     expect((await api("GET", base, scoped.value)).body.errors[0]?.code).toBe(10000);
+  });
+
+  it("takes a location hint in any case and stores it in lower case", async () => {
+    const upper = await api("POST", base, admin.value, { name: "hinted", locationHint: "WNAM" });
+    expect([upper.status, upper.body.result.location]).toEqual([200, "wnam"]);
+    const mixed = await api("POST", base, admin.value, { name: "hinted-too", locationHint: "Apac" });
+    expect(mixed.body.result.location).toBe("apac");
+    expect((await api("GET", `${base}/hinted`, admin.value)).body.result.location).toBe("wnam");
+    const mars = await api("POST", base, admin.value, { name: "hinted-mars", locationHint: "MARS" });
+    expect([mars.status, mars.body.errors[0]?.code]).toEqual([400, 1001]);
+  });
+
+  it("says plainly that it does not model fedramp-high", async () => {
+    const res = await api("GET", base, admin.value, undefined, { "cf-r2-jurisdiction": "fedramp-high" });
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0]?.message).toMatch(/fedramp-high is not modelled by this emulator/);
   });
 });

@@ -1,12 +1,22 @@
 // The emulator's command line (npm run emulator): its --json line, what it serves, and SIGTERM.
 import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
+import { spawnWithTimeout } from "../../scripts/harness/spawn.js";
 
 describe("cli", () => {
   it("prints one JSON line with --json, serves it, and stops on SIGTERM", async () => {
     const child = spawn(
       process.execPath,
-      ["--import", "tsx", "emulator/cli.ts", "--json", "--bucket", "cli-bucket"],
+      [
+        "--import",
+        "tsx",
+        "emulator/cli.ts",
+        "--json",
+        "--bucket",
+        "cli-bucket",
+        "--assume",
+        "queryPlus=space",
+      ],
       {
         stdio: ["ignore", "pipe", "pipe"],
       },
@@ -32,10 +42,23 @@ describe("cli", () => {
         headers: { authorization: `Bearer ${info.token}` },
       });
       expect(verify.status).toBe(200);
+      const state = (await (await fetch(`${info.inspectUrl}/info`)).json()) as {
+        assumptions: { queryPlus: string };
+      };
+      expect(state.assumptions.queryPlus).toBe("space");
     } finally {
       const exited = child.exitCode === null ? new Promise((r) => child.once("exit", r)) : Promise.resolve();
       child.kill("SIGTERM");
       await exited;
     }
+  });
+
+  it("refuses an assumption it does not know, with exit 2", async () => {
+    const run = await spawnWithTimeout(
+      process.execPath,
+      ["--import", "tsx", "emulator/cli.ts", "--assume", "queryPlus=maybe"],
+      { env: process.env, timeoutMs: 30_000 },
+    );
+    expect([run.exitCode, run.stderr]).toEqual([2, expect.stringContaining("is not one of literal, space")]);
   });
 });

@@ -1,6 +1,7 @@
 // The emulator's Cloudflare API for tokens, over HTTP: the token lifecycle, user tokens, auth and
 // routing errors, what a caller may grant, permission groups and quotas.
 import { describe, expect, it } from "vitest";
+import { z } from "zod";
 import { startEmulator } from "../../emulator/index.js";
 import { useEmulator } from "../helpers/use-emulator.js";
 import {
@@ -251,5 +252,73 @@ describe("Cloudflare API: tokens", () => {
     } finally {
       await small.close();
     }
+  });
+
+  it("gives permission groups category slugs and is_selectable on both owners' lists", async () => {
+    for (const path of [
+      `/accounts/${emu.emulator.accountId}/tokens/permission_groups`,
+      "/user/tokens/permission_groups",
+    ]) {
+      const groups = (await api("GET", path, emu.minter.value)).body.result as {
+        name: string;
+        category: string;
+        is_selectable: boolean;
+      }[];
+      expect(groups.every((g) => g.is_selectable === true)).toBe(true);
+      expect(groups.filter((g) => g.name.startsWith("Workers R2")).map((g) => g.category)).toEqual(
+        Array(4).fill("developer_platform"),
+      );
+      expect(groups.every((g) => /^[a-z_]+$/.test(g.category))).toBe(true);
+    }
+  });
+
+  it("lists odd-shaped tokens as they are, and reads and deletes them like any other", async () => {
+    const odd = emu.emulator.seedOddTokens(3);
+    const base = `/accounts/${emu.emulator.accountId}/tokens`;
+    const all: Record<string, unknown>[] = [];
+    for (let page = 1; ; page++) {
+      const res = await api("GET", `${base}?per_page=50&page=${page}`, emu.minter.value);
+      if (res.body.result.length === 0) break;
+      all.push(...res.body.result);
+    }
+    const listed = odd.map(({ id }) => all.find((t) => t.id === id));
+    expect(listed.map((t) => t?.name)).toEqual(odd.map((t) => t.name));
+    const [oauth, newer, sparse] = listed as Record<string, unknown>[];
+    expect(oauth).toMatchObject({ provisioner_type: "oauth", expires_on: null });
+    expect(oauth).not.toHaveProperty("issued_on");
+    expect(oauth).not.toHaveProperty("status");
+    expect(newer).toMatchObject({ policies: null, last_used_on: null });
+    expect(sparse).not.toHaveProperty("modified_on");
+    // Each fails a parser that requires what the project's own tokens carry.
+    const strict = z.object({
+      id: z.string(),
+      name: z.string(),
+      status: z.string(),
+      issued_on: z.string(),
+      policies: z.array(
+        z.object({
+          effect: z.enum(["allow", "deny"]),
+          permission_groups: z.array(z.object({ id: z.string() })),
+          resources: z.record(z.string(), z.union([z.string(), z.record(z.string(), z.string())])),
+        }),
+      ),
+    });
+    for (const t of listed) expect(strict.safeParse(t).success, JSON.stringify(t)).toBe(false);
+    const ordinary = all.filter((t) => !odd.some((o) => o.id === t.id));
+    for (const t of ordinary) expect(strict.safeParse(t).success).toBe(true);
+    const got = await api("GET", `${base}/${odd[0]?.id}`, emu.minter.value);
+    expect(got.body.result).toEqual(oauth);
+    expect((await api("DELETE", `${base}/${odd[1]?.id}`, emu.minter.value)).status).toBe(200);
+    expect(emu.emulator.liveTokens().map((t) => t.id)).not.toContain(odd[1]?.id);
+    expect(emu.emulator.liveChildTokens().map((t) => t.id)).not.toContain(odd[0]?.id);
+
+    const seeded = await fetch(`${emu.emulator.inspectUrl}/seed-odd`, {
+      method: "POST",
+      body: JSON.stringify({ count: 2 }),
+    });
+    expect(((await seeded.json()) as unknown[]).length).toBe(2);
+    expect((await fetch(`${emu.emulator.inspectUrl}/seed-odd`, { method: "POST", body: "{}" })).status).toBe(
+      400,
+    );
   });
 });

@@ -31,7 +31,12 @@ export function credentialsFromOutputs(outputs: Record<string, string>): S3Crede
   return { accessKeyId, secretAccessKey, sessionToken: outputs["session-token"] || undefined, endpoint };
 }
 
-/** An S3 client for R2 (region auto, path-style, one attempt so every refusal is visible). */
+/**
+ * An S3 client for R2 (region auto, path-style, one attempt so every refusal is visible), with
+ * checksums only where an operation requires them: R2 refuses the aws-chunked checksum trailers the
+ * SDK sends for streamed bodies otherwise (docs/cloudflare-api.md §8.13), and these tests are about
+ * other things.
+ */
 export function s3ClientFromOutputs(outputs: Record<string, string>, endpoint?: string): S3Client {
   const credentials = credentialsFromOutputs(outputs);
   return new S3Client({
@@ -39,6 +44,8 @@ export function s3ClientFromOutputs(outputs: Record<string, string>, endpoint?: 
     region: outputs.region || "auto",
     forcePathStyle: true,
     maxAttempts: 1,
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
     credentials: {
       accessKeyId: credentials.accessKeyId,
       secretAccessKey: credentials.secretAccessKey,

@@ -4,8 +4,8 @@
  * - before the first test: started quiet (startQuietEmulator, then the given options), the buckets
  *   created, the minters seeded (and, with `record`, the API recorder started in front of it);
  * - before each test: no faults, the settings the file started with (propagation and revocation
- *   delays, latency, rate limit, tempCredentialCallers), an empty call log, so a test that changes
- *   them cannot leak into the next;
+ *   delays, latency, rate limit, tempCredentialCallers, tempAccessKeyId, assumptions), an empty call
+ *   log, so a test that changes them cannot leak into the next;
  * - after each test: child tokens still alive are deleted with the seeded minters and, by default,
  *   fail the test (every token the action mints must be revoked by its post step);
  * - after the last test: closed.
@@ -19,6 +19,11 @@
  * file's own fixtures can use the emulator when they start and are stopped before it closes.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest";
+import {
+  DEFAULT_ASSUMPTIONS,
+  DEFAULT_TEMP_ACCESS_KEY_ID,
+  DEFAULT_TEMP_CREDENTIAL_CALLERS,
+} from "../../emulator/assumptions.js";
 import type {
   Emulator,
   EmulatorOptions,
@@ -73,7 +78,9 @@ const TEST_SETTINGS = {
   revocationDelayMs: 0,
   latencyMs: 0,
   rateLimit: undefined,
-  tempCredentialCallers: "parent-or-storage-write",
+  tempCredentialCallers: DEFAULT_TEMP_CREDENTIAL_CALLERS,
+  tempAccessKeyId: DEFAULT_TEMP_ACCESS_KEY_ID,
+  assumptions: { ...DEFAULT_ASSUMPTIONS },
 } satisfies SettableOptions;
 
 const SETTABLE = Object.keys(TEST_SETTINGS) as (keyof SettableOptions)[];
@@ -92,6 +99,8 @@ export function useEmulator(options: UseEmulatorOptions = {}): RecordedFixture {
   for (const name of SETTABLE) {
     if (name in startOptions) Object.assign(settings, { [name]: startOptions[name] });
   }
+  // The file's assumptions on top of the defaults: each test starts with the whole set again.
+  settings.assumptions = { ...DEFAULT_ASSUMPTIONS, ...startOptions.assumptions };
 
   let emulator: Emulator | undefined;
   let recorder: ApiRecorder | undefined;

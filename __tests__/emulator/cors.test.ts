@@ -1,0 +1,128 @@
+// The emulator's bucket CORS routes (`…/r2/buckets/{b}/cors`): the SDK's camelCase body, who may
+// call, jurisdictions, and the rules as S3's GetBucketCors shows them.
+import { GetBucketCorsCommand } from "@aws-sdk/client-s3";
+import { describe, expect, it } from "vitest";
+import { useEmulator } from "../helpers/use-emulator.js";
+import { client, STORAGE_READ, s3For, s3Status, tokenCreds } from "./support.js";
+
+const emu = useEmulator({ buckets: ["site", ["site-eu", "eu"]], leftovers: "keep" });
+const api = client(() => emu.emulator);
+const cors = (bucket: string) => `/accounts/${emu.emulator.accountId}/r2/buckets/${bucket}/cors`;
+
+const RULES = [
+  {
+    id: "pages-uploads",
+    allowed: {
+      origins: ["https://my-site.pages.dev", "http://localhost:5173"],
+      methods: ["GET", "PUT", "HEAD"],
+      headers: ["content-type"],
+    },
+    exposeHeaders: ["ETag"],
+    maxAgeSeconds: 3600,
+  },
+  { allowed: { origins: ["*"], methods: ["GET"] } },
+];
+
+describe("bucket CORS over the REST API", () => {
+  it("answers 404/10059 until a policy is set, then the rules as they were put; DELETE clears them", async () => {
+    const unset = await api("GET", cors("site"), emu.minter.value);
+    expect([unset.status, unset.body.errors]).toEqual([
+      404,
+      [{ code: 10059, message: "The CORS configuration does not exist." }],
+    ]);
+    const put = await api("PUT", cors("site"), emu.minter.value, { rules: RULES });
+    expect([put.status, put.body.success]).toEqual([200, true]);
+    const got = await api("GET", cors("site"), emu.minter.value);
+    expect(got.body.result).toEqual({ rules: RULES });
+    expect(got.body.messages).toEqual([]);
+    // PUT replaces the whole policy.
+    await api("PUT", cors("site"), emu.minter.value, { rules: [RULES[1]] });
+    expect((await api("GET", cors("site"), emu.minter.value)).body.result).toEqual({ rules: [RULES[1]] });
+    expect((await api("DELETE", cors("site"), emu.minter.value)).status).toBe(200);
+    expect((await api("GET", cors("site"), emu.minter.value)).status).toBe(404);
+    // Deleting nothing is not an error.
+    expect((await api("DELETE", cors("site"), emu.minter.value)).status).toBe(200);
+  });
+
+  it.each([
+    ["the S3 shape", [{ AllowedOrigins: ["*"], AllowedMethods: ["GET"] }]],
+    ["rules with S3 names", { rules: [{ AllowedOrigins: ["*"], AllowedMethods: ["GET"] }] }],
+    ["an unknown method", { rules: [{ allowed: { origins: ["*"], methods: ["PATCH"] } }] }],
+    ["no origins", { rules: [{ allowed: { origins: [], methods: ["GET"] } }] }],
+    [
+      "maxAgeSeconds over a day",
+      { rules: [{ allowed: { origins: ["*"], methods: ["GET"] }, maxAgeSeconds: 86401 }] },
+    ],
+  ])("refuses %s with 400/10040", async (_label, body) => {
+    const res = await api("PUT", cors("site"), emu.minter.value, body);
+    expect([res.status, res.body.errors[0]?.code]).toEqual([400, 10040]);
+  });
+
+  it("is account-level R2 configuration: Storage Read reads, Storage Write changes", async () => {
+    const reader = emu.emulator.seedToken({
+      scope: "account",
+      policies: [
+        {
+          effect: "allow",
+          permission_groups: [{ id: STORAGE_READ }],
+          resources: { [`com.cloudflare.api.account.${emu.emulator.accountId}`]: "*" },
+        },
+      ],
+    });
+    const none = emu.emulator.seedToken({ scope: "account", preset: "no-permissions" });
+    expect((await api("GET", cors("site"), reader.value)).status).toBe(404);
+    for (const method of ["PUT", "DELETE"]) {
+      const res = await api(
+        method,
+        cors("site"),
+        reader.value,
+        method === "PUT" ? { rules: RULES } : undefined,
+      );
+      expect([res.status, res.body.errors[0]?.code]).toEqual([403, 10000]);
+    }
+    expect((await api("GET", cors("site"), none.value)).body.errors[0]?.code).toBe(10000);
+  });
+
+  it("takes cf-r2-jurisdiction and answers 10006 for a bucket it cannot see", async () => {
+    const missing = await api("GET", cors("site-eu"), emu.minter.value);
+    expect([missing.status, missing.body.errors[0]?.code]).toEqual([404, 10006]);
+    const eu = { "cf-r2-jurisdiction": "eu" };
+    expect((await api("PUT", cors("site-eu"), emu.minter.value, { rules: RULES }, eu)).status).toBe(200);
+    expect((await api("GET", cors("site-eu"), emu.minter.value, undefined, eu)).body.result.rules).toEqual(
+      RULES,
+    );
+    expect((await api("GET", cors("no-such-bucket"), emu.minter.value)).body.errors[0]?.code).toBe(10006);
+  });
+
+  it("records the calls under their route names", async () => {
+    await api("GET", cors("site"), emu.minter.value);
+    await api("PUT", cors("site"), emu.minter.value, { rules: RULES });
+    await api("DELETE", cors("site"), emu.minter.value);
+    expect(emu.emulator.calls.map((c) => c.route)).toEqual([
+      "r2.buckets.cors.get",
+      "r2.buckets.cors.put",
+      "r2.buckets.cors.delete",
+    ]);
+  });
+
+  it("S3's GetBucketCors shows the rules in S3's names", async () => {
+    const s3 = s3For(emu.emulator, tokenCreds(emu.minter));
+    expect(await s3Status(s3.send(new GetBucketCorsCommand({ Bucket: "site" })))).toEqual({
+      status: 404,
+      name: "NoSuchCORSConfiguration",
+    });
+    await api("PUT", cors("site"), emu.minter.value, { rules: RULES });
+    const got = await s3.send(new GetBucketCorsCommand({ Bucket: "site" }));
+    expect(got.CORSRules).toEqual([
+      {
+        ID: "pages-uploads",
+        AllowedOrigins: ["https://my-site.pages.dev", "http://localhost:5173"],
+        AllowedMethods: ["GET", "PUT", "HEAD"],
+        AllowedHeaders: ["content-type"],
+        ExposeHeaders: ["ETag"],
+        MaxAgeSeconds: 3600,
+      },
+      { AllowedOrigins: ["*"], AllowedMethods: ["GET"] },
+    ]);
+  });
+});
