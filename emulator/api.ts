@@ -278,6 +278,11 @@ export async function handleApi(deps: ApiDeps, req: IncomingMessage, res: Server
     res.end("<html><body>502 Bad Gateway (injected malformed body)</body></html>");
     return;
   }
+  if (fault?.type === "result-after" && answer.status < 300) {
+    call.status = 200;
+    send(res, 200, successBody(fault.result, {}));
+    return;
+  }
   call.status = answer.status;
   send(res, answer.status, answer.body, answer.headers);
 }

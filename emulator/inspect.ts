@@ -46,6 +46,7 @@ export const faultSchema = z.strictObject({
     z.strictObject({ type: z.literal("drop-before") }),
     z.strictObject({ type: z.literal("malformed") }),
     z.strictObject({ type: z.literal("success-false") }),
+    z.strictObject({ type: z.literal("result-after"), result: z.unknown() }),
   ]),
 });
 

@@ -165,7 +165,9 @@ export type FaultKind =
   | { type: "drop-after" }
   | { type: "drop-before" }
   | { type: "malformed" }
-  | { type: "success-false" };
+  | { type: "success-false" }
+  /** Acts, then answers success with this result instead of its own (an older or leaner answer shape). */
+  | { type: "result-after"; result: unknown };
 
 export interface Fault {
   route: RouteName;

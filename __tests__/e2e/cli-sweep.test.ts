@@ -96,6 +96,9 @@ beforeAll(async () => {
   seed("customLive", "nightly-sync 6b7c8d9e", later);
   // Another owner: an account sweep must not see it.
   seed("userOurs", "r2-ephemeral octo/repo run 1.1 job 1a2b3c4d", soon, "user");
+  // Tokens this tool did not make, of shapes it does not model (OAuth-provisioned, newer fields,
+  // sparse): one of them once made the whole page unreadable, and sweep with it.
+  emu.emulator.seedOddTokens(40);
   // Wait until the "soon" ones have expired (and every seeded token is > 1 s old).
   await new Promise((resolve) => setTimeout(resolve, seededAt + EXPIRY_MS + 300 - Date.now()));
 });

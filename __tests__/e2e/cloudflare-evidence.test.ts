@@ -209,3 +209,134 @@ describe("permission-group lookup", () => {
     }
   }, 180_000);
 });
+
+describe("answers the evidence says Cloudflare gives, with each ambiguous point tried both ways", () => {
+  test.each([409, 400] as const)(
+    "create-bucket: a concurrent create answered %i/10004 by Cloudflare itself is settled by a second GET",
+    async (status) => {
+      emu.emulator.set({ assumptions: { bucketCreateConflictStatus: status } });
+      const bucket = bucketName("race");
+      emu.emulator.createBucket(bucket);
+      // The first GET does not see the bucket yet (another job is creating it).
+      emu.emulator.injectFault({
+        route: "r2.buckets.get",
+        kind: {
+          type: "status",
+          status: 404,
+          errors: [{ code: 10006, message: "The specified bucket does not exist." }],
+        },
+      });
+      const inputs = emulatorInputs(emu.emulator, emu.minter, bucket, {
+        "create-bucket": "true",
+        "wait-timeout": "0",
+      });
+      const main = await runMain({ inputs });
+      expect(main.exitCode, describeStep(main)).toBe(0);
+      expect(callSequence(emu.emulator)).toEqual([
+        "r2.buckets.get 404",
+        `r2.buckets.create ${status}`,
+        "r2.buckets.get 200",
+        "tokens.create 200",
+      ]);
+      const post = await runPost({ inputs, state: main.state });
+      expect(post.exitCode).toBe(0);
+    },
+  );
+
+  test('create-bucket: a create answered with "result": {} (an older shape) is a success', async () => {
+    const bucket = bucketName("lean");
+    emu.emulator.injectFault({ route: "r2.buckets.create", kind: { type: "result-after", result: {} } });
+    const inputs = emulatorInputs(emu.emulator, emu.minter, bucket, {
+      "create-bucket": "true",
+      "wait-timeout": "0",
+    });
+    const main = await runMain({ inputs });
+    expect(main.exitCode, describeStep(main)).toBe(0);
+    expect(callSequence(emu.emulator)).toEqual([
+      "r2.buckets.get 404",
+      "r2.buckets.create 200",
+      "tokens.create 200",
+    ]);
+    expect(main.stdout).toContain(`Created bucket ${bucket}`);
+    const post = await runPost({ inputs, state: main.state });
+    expect(post.exitCode).toBe(0);
+  });
+
+  test.each(["header", "any"] as const)(
+    "hybrid and temporary mode reach an eu bucket when temp-access-credentials looks only in the %s jurisdiction",
+    async (where) => {
+      emu.emulator.set({ assumptions: { tempCredentialJurisdiction: where } });
+      const bucket = bucketName("eutemp");
+      emu.emulator.createBucket(bucket, "eu");
+      for (const overrides of [{ prefixes: "in/" }, { mode: "temporary" }]) {
+        emu.emulator.resetCalls();
+        const inputs = emulatorInputs(emu.emulator, emu.minter, bucket, {
+          jurisdiction: "eu",
+          permission: "object-read-write",
+          ...overrides,
+        });
+        const main = await runMain({ inputs });
+        expect(main.exitCode, describeStep(main)).toBe(0);
+        const temp = callsTo(emu.emulator, "r2.temp_credentials")[0];
+        expect(temp?.status).toBe(200);
+        const post = await runPost({ inputs, state: main.state });
+        expect(post.exitCode).toBe(0);
+      }
+    },
+  );
+});
+
+describe("when Cloudflare rotated the R2 group ids and answers the old id with 403/9109 or 404", () => {
+  const ROTATED = "0f0f0f0f0f0f4f0f8f0f0f0f0f0f0f09";
+  const rotated = useEmulator({ permissionGroupIds: { "Workers R2 Storage Bucket Item Write": ROTATED } });
+
+  test.each(["403/9109", "404/7003"] as const)(
+    "a %s on create with the known id looks the group up by name (%%20) and creates once more",
+    async (answer) => {
+      rotated.emulator.set({ assumptions: { unknownPermissionGroup: answer } });
+      const bucket = bucketName("rot");
+      rotated.emulator.createBucket(bucket);
+      const inputs = emulatorInputs(rotated.emulator, rotated.minter, bucket, {
+        permission: "object-read-write",
+        "wait-timeout": "0",
+      });
+      const main = await runMain({ inputs });
+      expect(main.exitCode, describeStep(main)).toBe(0);
+      expect(callSequence(rotated.emulator)).toEqual([
+        `tokens.create ${answer.split("/")[0]}`,
+        "permission_groups.list 200",
+        "tokens.create 200",
+      ]);
+      const lookup = callsTo(rotated.emulator, "permission_groups.list")[0];
+      expect(lookup?.path).toContain("name=Workers%20R2%20Storage%20Bucket%20Item%20Write");
+      const post = await runPost({ inputs, state: main.state });
+      expect(post.exitCode).toBe(0);
+    },
+  );
+});
+
+describe("an account full of tokens this tool did not make (OAuth-provisioned, newer or sparse shapes)", () => {
+  const odd = useEmulator();
+
+  test("orphan clean-up after an ambiguous create, hybrid, create-bucket and post all work among them", async () => {
+    odd.emulator.seedOddTokens(60);
+    const bucket = bucketName("odd");
+    // The create acts, then the connection drops: the orphan is found by name among 60 odd tokens.
+    odd.emulator.injectFault({ route: "tokens.create", nth: 1, times: 1, kind: { type: "drop-after" } });
+    const inputs = emulatorInputs(odd.emulator, odd.minter, bucket, {
+      "create-bucket": "true",
+      permission: "object-read-write",
+      prefixes: "odd/",
+      "wait-timeout": "5",
+    });
+    const main = await runMain({ inputs });
+    expect(main.exitCode, describeStep(main)).toBe(0);
+    const sequence = callSequence(odd.emulator);
+    expect(sequence).toContain("tokens.list 200");
+    expect(sequence.filter((call) => call.startsWith("tokens.delete"))).toEqual(["tokens.delete 200"]);
+    expect(sequence.at(-1)).toBe("r2.temp_credentials 200");
+    const post = await runPost({ inputs, state: main.state });
+    expect(post.exitCode, describeStep(post)).toBe(0);
+    expect(liveChildIds(odd.emulator)).toEqual([]);
+  });
+});

@@ -92,6 +92,8 @@ interface Scenario {
   outcome: Outcome;
   /** Extra checks on the run. */
   check?: (job: RecordedJob, fx: RecordedEmulator) => void;
+  /** Emulator options on top of the route's (e.g. an assumption set the other way). */
+  emulator?: EmulatorOptions;
   /**
    * Cloudflare refused the orphan lookup, so the action cannot know the orphan's id: the one token
    * it may have left must at least be named (its unique name) in the error, for a manual delete.
@@ -251,10 +253,21 @@ scenarios.push(
     outcome: { type: "main-fails", routeCalls: 1, error: [/HTTP 403/, /9109/, /API Tokens Write/] },
   },
   {
-    name: "403 on the child's r2.temp_credentials → retried once with api-token, succeeds",
+    name: "403 on api-token's r2.temp_credentials → retried once as the child, succeeds where the child may ask",
     route: "r2.temp_credentials",
+    emulator: {
+      assumptions: { bucketScopedRestCallers: "allowed" },
+      tempCredentialCallers: "parent-or-storage-write",
+    },
     faults: () => [{ kind: { type: "status", status: 403 } }],
     outcome: { type: "ok", routeCalls: 2 },
+  },
+  {
+    name: "403 on api-token's r2.temp_credentials, the child refused too (403/10000) → main fails, child deleted",
+    route: "r2.temp_credentials",
+    faults: () => [{ kind: { type: "status", status: 403 } }],
+    outcome: { type: "main-fails", routeCalls: 2, error: [/HTTP 403/, /10000/] },
+    check: (job) => expect(deletesIn(job.mainCalls)).toEqual([200]),
   },
 );
 
@@ -383,7 +396,7 @@ function expectNoStackTrace(step: StepResult): void {
 describe.concurrent("fault table", () => {
   test.for(scenarios)("$name", async (scenario, { expect }) => {
     const setup = SETUPS[scenario.route];
-    const fx = await startRecordedEmulator(setup.emulator);
+    const fx = await startRecordedEmulator({ ...setup.emulator, ...scenario.emulator });
     const started = performance.now();
     try {
       const bucket = bucketName("flt");

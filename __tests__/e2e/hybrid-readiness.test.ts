@@ -113,7 +113,10 @@ describe("readiness with temporary credentials", () => {
 
     // No live child token before the post step: main deleted the one it created.
     expect(liveChildIds(emu.emulator)).toEqual([]);
-    const childId = callsTo(emu.emulator, "r2.temp_credentials")[0]?.tokenId;
+    // The input token asked on the child's behalf: the child is the parent the body names.
+    const temp = callsTo(emu.emulator, "r2.temp_credentials")[0];
+    expect(temp?.tokenId).toBe(emu.minter.id);
+    const childId = (temp?.body as { parentAccessKeyId?: string } | undefined)?.parentAccessKeyId;
     expect(childId).toMatch(/^[0-9a-f]{32}$/);
     expect(callSequence(emu.emulator)).toEqual([
       "tokens.create 200",

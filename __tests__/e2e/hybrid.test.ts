@@ -422,8 +422,12 @@ describe("who calls temp-access-credentials", () => {
   }
 
   test("when Cloudflare refuses the input token (401/403), the child asks for itself once and succeeds", async () => {
-    // Only a parent may mint for itself here: the input token's call on the child's behalf is refused.
-    emu.emulator.set({ tempCredentialCallers: "parent" });
+    // Only a parent may mint for itself here, and bucket-scoped callers may use R2's REST endpoints
+    // (the opposite of what the evidence says): the input token is refused, the child is not.
+    emu.emulator.set({
+      tempCredentialCallers: "parent",
+      assumptions: { bucketScopedRestCallers: "allowed" },
+    });
     const { bucket, inputs } = await hybridInputs("fallback");
 
     const main = await runMain({ inputs });
@@ -464,6 +468,7 @@ describe("who calls temp-access-credentials", () => {
     ["400 with code 10000", 400, 10000],
     ["422 with code 9109", 422, 9109],
   ])("a %s refusal of the input token also lets the child ask for itself", async (_label, status, code) => {
+    emu.emulator.set({ assumptions: { bucketScopedRestCallers: "allowed" } });
     const { inputs } = await hybridInputs("fallback4xx");
     emu.emulator.injectFault({
       route: "r2.temp_credentials",

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { CloudflareClient, CloudflareError, type HttpDeps } from "../../src/cloudflare/client.js";
+import { listTokens } from "../../src/cloudflare/tokens.js";
 
 /** A scripted loopback server: each request takes the next answer of the script. */
 type Answer = (req: IncomingMessage, res: ServerResponse) => void;
@@ -96,6 +97,42 @@ const get = {
   token: "t0k3n",
   result: z.object({ id: z.string() }),
 };
+
+describe("listTokens", () => {
+  it("reads a page item by item: one it cannot parse is skipped and counted, never fatal", async () => {
+    const page = [
+      { id: "a".repeat(32), name: "r2-ephemeral octo/repo run 1.1 job 0a1b2c3d", expires_on: null },
+      { id: "b".repeat(32), name: 42, status: "active" },
+      { name: "no id at all" },
+      { id: "c".repeat(32), name: "oauth token", policies: null, provisioner_type: "oauth", issued_on: 7 },
+    ];
+    script = [
+      (_req, res) => {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(
+          JSON.stringify({
+            success: true,
+            errors: [],
+            messages: [],
+            result: page,
+            result_info: { page: 1, per_page: 50, count: 4, total_count: 4 },
+          }),
+        );
+      },
+    ];
+    const skipped: number[] = [];
+    const tokens = await listTokens(
+      client(),
+      { scope: "account", accountId: "e".repeat(32), token: "t0k3n" },
+      (count) => skipped.push(count),
+    );
+    expect(tokens.map((t) => t.name)).toEqual(["r2-ephemeral octo/repo run 1.1 job 0a1b2c3d", "oauth token"]);
+    // A field of an unexpected type is dropped, not fatal.
+    expect(tokens[1]?.issued_on).toBeUndefined();
+    expect(skipped).toEqual([2]);
+    expect(seen[0]?.url).toContain("per_page=50");
+  });
+});
 
 describe("CloudflareClient", () => {
   it("encodes query values as Cloudflare's SDK does: a space is %20, never +", async () => {

@@ -11,8 +11,14 @@
 // ("auto") itself. Recent SDK releases also read AWS_ENDPOINT_URL_S3; it is passed explicitly here
 // so that older releases work too. No configuration file, no profile.
 //
+// Files are streamed, not read into memory. With a stream, SDK releases from 3.729 on compute a
+// checksum by default and send it as an aws-chunked trailer, which R2 refuses (501 NotImplemented,
+// or errors that look like bad credentials); the action exports AWS_REQUEST_CHECKSUM_CALCULATION=
+// when_required and AWS_RESPONSE_CHECKSUM_VALIDATION=when_required, which the SDK reads too.
+//
 // Exit status: 0 when every file was uploaded, 1 when S3 refused one, 2 on bad usage.
-import { readdir, readFile, stat } from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { PutObjectCommand, S3Client, S3ServiceException } from "@aws-sdk/client-s3";
 
@@ -59,7 +65,7 @@ try {
 const s3 = new S3Client({ endpoint: process.env.AWS_ENDPOINT_URL_S3 });
 for (const [file, key] of uploads) {
   try {
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: await readFile(file) }));
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: createReadStream(file) }));
   } catch (error) {
     if (!(error instanceof S3ServiceException)) throw error;
     console.error(`upload.mjs: s3://${bucket}/${key}: ${error.name}: ${error.message}`);

@@ -24,7 +24,7 @@ export interface TempCredentialsRequest {
 /**
  * POST /accounts/{a}/r2/temp-access-credentials: credentials for one bucket, optionally narrowed to
  * prefixes/objects.
- * Assumption (conformance: temp-credentials-jurisdiction): the endpoint, like every other R2 bucket
+ * Assumption (conformance: temp-creds-jurisdiction): the endpoint, like every other R2 bucket
  * endpoint, finds a bucket outside the default jurisdiction only with cf-r2-jurisdiction; Cloudflare's
  * SDK sends no such header and the docs are silent, so it is sent for non-default jurisdictions.
  */
