@@ -14,3 +14,21 @@ export function reportedWaitMs(stdout: string): number | undefined {
   }
   return found;
 }
+
+/**
+ * How promptly a step ended once its credentials could be accepted, on the emulator's clock (the
+ * test process's): from the moment the propagation delay ended to the accepted probe, and from that
+ * probe to the step's exit. A slow process start on a loaded machine is not part of either, so the
+ * figures speak of the wait loop alone.
+ */
+export function readinessTiming(
+  probes: readonly { at: number; status: number }[],
+  availableAt: number,
+  stepEndedAt: number,
+): { acceptedLateByMs: number; endedAfterAcceptedMs: number } {
+  const accepted = probes.find(
+    (probe) => probe.status === 200 || probe.status === 404 || probe.status === 206,
+  );
+  if (!accepted) throw new Error(`no accepted probe among ${JSON.stringify(probes)}`);
+  return { acceptedLateByMs: accepted.at - availableAt, endedAfterAcceptedMs: stepEndedAt - accepted.at };
+}
