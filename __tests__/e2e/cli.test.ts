@@ -114,7 +114,14 @@ describe("help and usage", () => {
     );
     // Inputs that only make sense in a workflow (keyless minting needs the job's OIDC token), or
     // that would put the secret on the command line.
-    const workflowOnly = new Set(["api-token", "export-env", "revoke", "vending-url", "audience"]);
+    const workflowOnly = new Set([
+      "api-token",
+      "export-env",
+      "revoke",
+      "vending-url",
+      "audience",
+      "aws-profile",
+    ]);
     for (const input of inputs.filter((name) => !workflowOnly.has(name))) {
       expect(result.stdout, `--${input}`).toContain(`--${input}`);
     }
@@ -277,7 +284,9 @@ describe("mint", () => {
     );
     expect(result.exitCode, describeCli(result)).toBe(0);
     const json = JSON.parse(result.stdout) as Record<string, string>;
-    expect(Object.keys(json).sort()).toEqual([...declaredOutputs, "mode"].sort());
+    // aws-profile is the action's alone: mint writes no profile (configure-profile does).
+    const mintOutputs = declaredOutputs.filter((name) => name !== "aws-profile");
+    expect(Object.keys(json).sort()).toEqual([...mintOutputs, "mode"].sort());
     expect(json.mode).toBe("token");
     expect(json["token-id"]).toMatch(TOKEN_ID);
     expect(json["access-key-id"]).toBe(json["token-id"]);

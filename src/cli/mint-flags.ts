@@ -11,7 +11,7 @@ import { type CliDeps, helpFlag, type Options, usage, type Values } from "./comm
 
 /**
  * The string flags are the action's inputs, minus what only makes sense in a workflow (export-env,
- * revoke, keyless), the token (read from the environment only) and create-bucket (a switch).
+ * revoke, aws-profile, keyless), the token (read from the environment only) and create-bucket (a switch).
  */
 const NOT_STRING_FLAGS = new Set<InputName>([
   "api-token",
@@ -20,6 +20,7 @@ const NOT_STRING_FLAGS = new Set<InputName>([
   "create-bucket",
   "vending-url",
   "audience",
+  "aws-profile",
 ]);
 export const MINT_INPUT_FLAGS = INPUT_NAMES.filter((name) => !NOT_STRING_FLAGS.has(name));
 const LIST_FLAGS = new Set<string>(["bucket", "prefixes", "objects"]);

@@ -13,8 +13,7 @@ import path from "node:path";
 export const MARKER_PREFIX = "# Managed by r2-ephemeral-credentials";
 export const MARKER = `${MARKER_PREFIX}: it replaces or removes this section; other sections are left alone.`;
 
-/** What the AWS CLI, boto3 and the JavaScript SDK all read unquoted as a profile name. */
-export const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._+@-]{0,63}$/;
+export { AWS_PROFILE_NAME as PROFILE_NAME } from "../config.js";
 
 export interface AwsFiles {
   config: string;
