@@ -101,24 +101,34 @@ Examples:
   r2-ephemeral-credentials sweep --dry-run
   r2-ephemeral-credentials sweep --older-than 2h`,
 
-  rescope: `Usage: r2-ephemeral-credentials rescope --token-id ID --add-bucket NAME [flags]
+  rescope: `Usage: r2-ephemeral-credentials rescope --token-id ID|self (--add-bucket NAME | --remove-bucket NAME) [flags]
 
-Adds a bucket to an existing API token's policy (GET the token, PUT it back whole with the
-bucket's resource), so an existing S3 key pair works on a bucket you just created —
-without asking the account owner to edit the token in the dashboard. The change can take
-up to a minute to reach the S3 endpoint.
+Adds a bucket to an existing API token's policy, or removes one (GET the token, PUT it back
+whole), so an existing S3 key pair reaches a bucket you just created, or stops reaching one,
+without asking the account owner to edit the token in the dashboard. The change can take up
+to a minute to reach the S3 endpoint.
+
+--remove-bucket drops the bucket's resource from every allow policy (a policy left empty
+goes; deny policies keep it). A bucket the token does not grant is exit 1, and so is removing
+its last bucket: delete such a token instead. A token that still reaches the bucket through an
+account-wide grant is named in a warning.
 
 Flags:
-  --token-id ID       the token to extend (its S3 Access Key ID)
+  --token-id ID|self  the token to change (its S3 Access Key ID), or self: the token in
+                      CLOUDFLARE_API_TOKEN (found through the verify endpoint of --token-scope)
   --add-bucket NAME   the bucket to add
-  --permission P      object-read-only (default) or object-read-write
-  --jurisdiction J    default, eu, us, fedramp
+  --remove-bucket NAME
+                      the bucket to remove
+  --permission P      with --add-bucket: object-read-only (default) or object-read-write
+  --jurisdiction J    the bucket's: default, eu, us, fedramp
+  --dry-run           print the change and the policies it would PUT, change nothing
   --token-scope S     account (default) or user
   --account-id ID     default: CLOUDFLARE_ACCOUNT_ID
   --api-url URL       default: https://api.cloudflare.com/client/v4
 
-Example:
-  r2-ephemeral-credentials rescope --token-id 3f2a…c9 --add-bucket new-bucket --permission object-read-write`,
+Examples:
+  r2-ephemeral-credentials rescope --token-id 3f2a…c9 --add-bucket new-bucket --permission object-read-write
+  r2-ephemeral-credentials rescope --token-id self --remove-bucket old-bucket --dry-run`,
 
   exec: `Usage: r2-ephemeral-credentials exec --bucket NAME [mint flags] -- CMD [ARGS…]
 
