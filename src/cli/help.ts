@@ -176,4 +176,31 @@ Examples:
   r2-ephemeral-credentials configure-profile --profile r2 --bucket datasets --permission object-read-write
   AWS_PROFILE=r2 python3 load.py       # boto3 runs credential_process itself
   aws --profile r2 s3 ls s3://datasets/`,
+
+  doctor: `Usage: r2-ephemeral-credentials doctor [--bucket NAME…] [--check C…] [flags]
+
+Says what the token in CLOUDFLARE_API_TOKEN can do, for each capability (token, hybrid,
+temporary, create-bucket, rescope, sweep) and each bucket named, and for what it cannot,
+exactly which permission group on which resource is missing. It verifies the token (on the
+endpoint of --token-scope, or on both), reads its own policies when it may (the verdicts are
+then known) and otherwise infers from what Cloudflare refuses, saying from what. Verdicts that
+rest on an undocumented rule name the conformance check that settles it. It only reads:
+nothing is created, changed or deleted.
+
+Flags:
+  --bucket NAME       a bucket to check (repeat, or separate with commas)
+  --check C           only these capabilities (repeat, or separate with commas)
+  --permission P      the permission to check minting for (default object-read-only)
+  --jurisdiction J    the buckets' jurisdiction (default default)
+  --format F          text (default) or json
+  --token-scope S     account or user (default: try both)
+  --account-id ID     default: CLOUDFLARE_ACCOUNT_ID
+  --api-url URL       default: https://api.cloudflare.com/client/v4
+
+Exit codes: 0 every checked capability is possible, 1 one is impossible, 3 none is impossible
+but one could not be decided, 2 the check itself failed (flags, network).
+
+Examples:
+  r2-ephemeral-credentials doctor --bucket datasets --permission object-read-write
+  r2-ephemeral-credentials doctor --check temporary --check create-bucket --format json`,
 };

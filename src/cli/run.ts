@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { ActionError, describeError } from "../errors.js";
 import { configureProfileCommand } from "./commands/configure-profile.js";
+import { doctorCommand } from "./commands/doctor.js";
 import { execCommand } from "./commands/exec.js";
 import { mintCommand } from "./commands/mint.js";
 import { rescopeCommand } from "./commands/rescope.js";
@@ -18,6 +19,7 @@ const COMMANDS = {
   rescope: rescopeCommand,
   exec: execCommand,
   "configure-profile": configureProfileCommand,
+  doctor: doctorCommand,
 } satisfies Record<string, CommandSpec>;
 type Command = keyof typeof COMMANDS;
 
