@@ -271,6 +271,62 @@ describe("configure-profile", () => {
   });
 });
 
+describe("--token-file: the token where the calling program's environment has none", () => {
+  test("a file only the user can read is used; one others can read is refused (exit 2, no API call)", async () => {
+    const file = path.join(dir, "cloudflare-token");
+    fs.writeFileSync(file, `${emu.minter.value}\n`, { mode: 0o644 });
+    const { CLOUDFLARE_API_TOKEN: _none, ...noToken } = env();
+    const args = [
+      "mint",
+      "--format",
+      "credential-process",
+      "--bucket",
+      bucket,
+      "--token-file",
+      file,
+      ...mintFlags(emu.emulator),
+    ];
+    const loose = await runCli(args, { env: noToken });
+    expect(loose.exitCode, describeCli(loose)).toBe(2);
+    expect(loose.stderr).toMatch(/others can read or write \(mode 644\).*chmod 600/);
+    expect(emu.emulator.calls).toEqual([]);
+
+    fs.chmodSync(file, 0o600);
+    const ok = await runCli(args, { env: noToken });
+    expect(ok.exitCode, describeCli(ok)).toBe(0);
+    expect(JSON.parse(ok.stdout).Version).toBe(1);
+    expect(ok.stderr.includes(emu.minter.value)).toBe(false);
+  });
+
+  test("configure-profile --token-file bakes the absolute path in; the profile's command works with no token in the environment", async () => {
+    const file = path.join(dir, "cloudflare-token");
+    fs.writeFileSync(file, emu.minter.value, { mode: 0o600 });
+    const result = await runCli(
+      [
+        "configure-profile",
+        "--profile",
+        "r2",
+        "--bucket",
+        bucket,
+        "--token-file",
+        file,
+        ...mintFlags(emu.emulator),
+      ],
+      { env: env() },
+    );
+    expect(result.exitCode, describeCli(result)).toBe(0);
+    const line = /^credential_process = (.*)$/m.exec(fs.readFileSync(configFile, "utf8"))?.[1] ?? "";
+    expect(line).toContain(`--token-file ${file}`);
+    expect(fs.readFileSync(configFile, "utf8").includes(emu.minter.value)).toBe(false);
+    // What an SDK does with the line: run it through sh, here without CLOUDFLARE_API_TOKEN.
+    const run = await spawnWithTimeout("/bin/sh", ["-c", line], {
+      env: { PATH: process.env.PATH, HOME: dir, XDG_CACHE_HOME: path.join(dir, "cache") },
+    });
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout).AccessKeyId).toMatch(/^[0-9a-f]{32}$/);
+  });
+});
+
 describe("real clients reading the profile", () => {
   async function configured(): Promise<Record<string, string>> {
     const result = await configureProfile(["--profile", "r2", "--permission", "object-read-write"]);

@@ -51,6 +51,8 @@ Flags (same names and defaults as the action's inputs):
   --account-id ID             default: CLOUDFLARE_ACCOUNT_ID
   --api-url URL               default: https://api.cloudflare.com/client/v4
   --s3-endpoint URL           default: derived from the account and jurisdiction
+  --token-file PATH           read the API token from this file (yours alone: chmod 600)
+                              instead of CLOUDFLARE_API_TOKEN
   --format F                  json (default), env (export lines for eval), dotenv,
                               credential-process (the JSON an AWS profile's credential_process
                               prints; cached, see configure-profile)

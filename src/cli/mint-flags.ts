@@ -3,10 +3,11 @@
  * flags, turned into one Config by the core's parseConfig, and the mint itself with its progress on
  * stderr. One reader, so that `exec` and a profile's `credential_process` mint exactly as `mint` does.
  */
+import fs from "node:fs";
 import { CloudflareClient } from "../cloudflare/client.js";
 import { type Config, parseConfig, type RawInputs } from "../config.js";
 import { type Minted, mint } from "../mint.js";
-import { INPUT_DEFAULTS, INPUT_NAMES, type InputName } from "../terms.js";
+import { ENV_FALLBACKS, INPUT_DEFAULTS, INPUT_NAMES, type InputName } from "../terms.js";
 import { type CliDeps, helpFlag, type Options, usage, type Values } from "./common.js";
 
 /**
@@ -31,6 +32,7 @@ export const mintOptions = {
     MINT_INPUT_FLAGS.map((f) => [f, { type: "string" as const, multiple: LIST_FLAGS.has(f) }]),
   ),
   "create-bucket": { type: "boolean" },
+  "token-file": { type: "string" },
   // Parsed only to refuse it with the reason, rather than as an unknown option.
   "vending-url": { type: "string" },
   quiet: { type: "boolean", short: "q" },
@@ -48,6 +50,36 @@ export function givenInputs(values: Values): RawInputs {
   return raw;
 }
 
+/**
+ * The token from --token-file: for programs that run `credential_process` without CLOUDFLARE_API_TOKEN
+ * in their environment (an IDE, cron). Only a regular file of the user's that nobody else can read or
+ * write is used, the way ssh treats a private key.
+ */
+export function tokenFromFile(file: string): string {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch (error) {
+    throw usage(
+      `Flag --token-file is ${JSON.stringify(file)}, which cannot be read (${(error as NodeJS.ErrnoException).code ?? "error"}).`,
+    );
+  }
+  const mine = typeof process.getuid !== "function" || stat.uid === process.getuid();
+  if (!stat.isFile() || !mine || (stat.mode & 0o077) !== 0) {
+    throw usage(
+      `Flag --token-file is ${JSON.stringify(file)}, which others can read or write (mode ${(stat.mode & 0o777).toString(8)}${mine ? "" : ", owned by another user"}): a token file must be yours alone.`,
+      `Run: chmod 600 ${JSON.stringify(file)}`,
+    );
+  }
+  return fs.readFileSync(file, "utf8").trim();
+}
+
+/** The environment the flags see: CLOUDFLARE_API_TOKEN from --token-file when given. */
+export function tokenEnv(values: Values, env: CliDeps["env"]): CliDeps["env"] {
+  const file = typeof values["token-file"] === "string" ? values["token-file"] : undefined;
+  return file === undefined ? env : { ...env, [ENV_FALLBACKS["api-token"]]: tokenFromFile(file) };
+}
+
 /** The Config the flags describe, validated by the core before any network call. */
 export function mintConfig(values: Values, env: CliDeps["env"]): Config {
   if (values["vending-url"] !== undefined) {
@@ -58,7 +90,7 @@ export function mintConfig(values: Values, env: CliDeps["env"]): Config {
   }
   const raw: RawInputs = { "export-env": "false", revoke: "false", "create-bucket": "false" };
   for (const flag of MINT_INPUT_FLAGS) raw[flag] = INPUT_DEFAULTS[flag];
-  return parseConfig({ ...raw, ...givenInputs(values) }, env);
+  return parseConfig({ ...raw, ...givenInputs(values) }, tokenEnv(values, env));
 }
 
 /** A progress line redrawn in place on a terminal; nothing at all when stderr is a pipe. */

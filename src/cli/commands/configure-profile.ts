@@ -4,6 +4,7 @@
  * no secret: the command reads CLOUDFLARE_API_TOKEN from the environment of the program that runs it.
  */
 import fs from "node:fs";
+import path from "node:path";
 import { parseDuration } from "../../config.js";
 import { ActionError } from "../../errors.js";
 import {
@@ -45,6 +46,8 @@ function credentialProcessLine(values: Values, accountId: string): string {
       words.push(`--${flag}`, value);
     }
   }
+  const tokenFile = str(values, "token-file");
+  if (tokenFile !== undefined) words.push("--token-file", path.resolve(tokenFile));
   const window = str(values, "refresh-window");
   if (window !== undefined) words.push("--refresh-window", window);
   if (values["no-cache"]) words.push("--no-cache");
@@ -68,7 +71,8 @@ async function run(values: Values, deps: CliDeps): Promise<number> {
   // The flags are checked as mint will check them, but writing the profile needs no token: a
   // stand-in lets the check run on a machine where CLOUDFLARE_API_TOKEN is not set yet.
   const token = ENV_FALLBACKS["api-token"];
-  const config = mintConfig(values, { ...deps.env, [token]: deps.env[token] || "not-needed-to-configure" });
+  const env = { ...deps.env, [token]: deps.env[token] || "not-needed-to-configure" };
+  const config = mintConfig(values, env);
   const keys = [
     ["credential_process", credentialProcessLine(values, config.accountId)],
     ["endpoint_url", config.s3Endpoint.replace(/\/+$/, "")],
@@ -95,7 +99,9 @@ async function run(values: Values, deps: CliDeps): Promise<number> {
   deps.stdout(
     `Wrote [${section}] to ${file}.\n` +
       `Use it with: aws --profile ${profile} s3 ls s3://${config.buckets[0]}/   or   AWS_PROFILE=${profile} python3 script.py\n` +
-      `The profile holds no secret: its credential_process reads ${token} from the environment of the program that runs it.\n`,
+      (str(values, "token-file") === undefined
+        ? `The profile holds no secret: its credential_process reads ${token} from the environment of the program that runs it (or use --token-file).\n`
+        : "The profile holds no secret: its credential_process reads the token from the --token-file, which must stay yours alone (0600).\n"),
   );
   return EXIT.ok;
 }
