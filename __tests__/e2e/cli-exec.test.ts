@@ -240,20 +240,22 @@ describe("exit status: CMD's own, and the token revoked whatever ended CMD", () 
 });
 
 describe("signals", () => {
-  /** CMD: says it started, records each signal it gets, and leaves on `stop` (exit = number of INTs) or TERM/HUP. */
-  function waiter(): string {
-    return script(
-      "waiter.sh",
-      [
-        "ints=0",
-        `trap 'ints=$((ints+1)); echo "$ints" > "$DIR/ints"' INT`,
-        `trap 'echo TERM > "$DIR/signal"; exit 7' TERM`,
-        `trap 'echo HUP > "$DIR/signal"; exit 8' HUP`,
-        'touch "$DIR/started"',
-        'while [ ! -f "$DIR/stop" ]; do sleep 0.05; done',
-        'exit "$ints"',
-      ].join("\n"),
-    );
+  /**
+   * CMD: says it started, records each signal it gets, and leaves on `stop` (exit = number of INTs)
+   * or TERM/HUP. Node handles each delivery as it comes, so a second SIGINT a few milliseconds after
+   * the first is counted (a shell trap, busy in a foreground sleep, would merge them).
+   */
+  function waiter(): string[] {
+    const program = `
+      const fs = require("node:fs"), path = require("node:path"), dir = process.env.DIR;
+      let ints = 0;
+      process.on("SIGINT", () => fs.writeFileSync(path.join(dir, "ints"), String(++ints)));
+      process.on("SIGTERM", () => { fs.writeFileSync(path.join(dir, "signal"), "TERM"); process.exit(7); });
+      process.on("SIGHUP", () => { fs.writeFileSync(path.join(dir, "signal"), "HUP"); process.exit(8); });
+      fs.writeFileSync(path.join(dir, "started"), "");
+      setInterval(() => { if (fs.existsSync(path.join(dir, "stop"))) process.exit(ints); }, 10);
+    `;
+    return [process.execPath, "-e", program];
   }
   const started = () => fs.existsSync(path.join(dir, "started"));
 
@@ -261,7 +263,7 @@ describe("signals", () => {
     ["SIGTERM", "TERM", 7],
     ["SIGHUP", "HUP", 8],
   ] as const)("%s sent to the CLI reaches CMD; CMD's status, token revoked", async (signal, seen, status) => {
-    const cli = startCli(["exec", "--bucket", bucket, ...mintFlags(emu.emulator), "--", waiter()], {
+    const cli = startCli(["exec", "--bucket", bucket, ...mintFlags(emu.emulator), "--", ...waiter()], {
       env: env(),
     });
     await waitUntil("CMD to start", started);
@@ -283,7 +285,7 @@ describe("signals", () => {
   });
 
   test("SIGINT sent to the CLI alone (a supervisor, no terminal) reaches CMD exactly once", async () => {
-    const cli = startCli(["exec", "--bucket", bucket, ...mintFlags(emu.emulator), "--", waiter()], {
+    const cli = startCli(["exec", "--bucket", bucket, ...mintFlags(emu.emulator), "--", ...waiter()], {
       env: env(),
     });
     await waitUntil("CMD to start", started);
@@ -300,7 +302,7 @@ describe("signals", () => {
     // script(1) gives the CLI a pseudo-terminal; ^C written to it is turned into SIGINT for the
     // terminal's foreground process group, which holds the CLI and CMD, as in a real shell.
     // exec: the CLI is script's child itself, so script -e returns the CLI's own status.
-    const inner = `exec ${cliCommandLine(["exec", "--bucket", bucket, ...mintFlags(emu.emulator), "--", waiter()])}`;
+    const inner = `exec ${cliCommandLine(["exec", "--bucket", bucket, ...mintFlags(emu.emulator), "--", ...waiter()])}`;
     const cli = startCli([], {
       command: ["/usr/bin/script", "-qec", inner, "/dev/null"],
       env: { ...env(), TERM: "xterm" },
