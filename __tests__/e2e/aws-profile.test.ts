@@ -199,12 +199,19 @@ describe("aws-profile", () => {
         inputs: fx.inputs(bucket, { "aws-profile": "r2", ...extra }),
         env: files,
         traceFileWrites: true,
-        afterMain: () => ({
-          profileFiles: {
-            config: read(files.AWS_CONFIG_FILE),
-            credentials: read(files.AWS_SHARED_CREDENTIALS_FILE),
-          },
-        }),
+        afterMain: () => {
+          // No temporary file of the atomic writes is left beside them.
+          expect(fs.readdirSync(path.dirname(files.AWS_CONFIG_FILE)).sort()).toEqual([
+            "config",
+            "credentials",
+          ]);
+          return {
+            profileFiles: {
+              config: read(files.AWS_CONFIG_FILE),
+              credentials: read(files.AWS_SHARED_CREDENTIALS_FILE),
+            },
+          };
+        },
       });
       expect(read(files.AWS_CONFIG_FILE)).toBe(CONFIG);
       expect(read(files.AWS_SHARED_CREDENTIALS_FILE)).toBe(CREDENTIALS);
