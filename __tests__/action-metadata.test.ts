@@ -34,6 +34,7 @@ const EXPECTED_OUTPUTS = [
   "bucket",
   "expires-at",
   "token-id",
+  "aws-profile",
 ] as const;
 
 /** Validates an action.yml text with GitHub's parser; returns the error messages and the converted template. */

@@ -14,6 +14,7 @@ import { parseArgs } from "node:util";
 import { startEmulator } from "../emulator/index.js";
 import { type BaselineResult, runBaseline } from "./bench/baseline.js";
 import { type BurstResult, measureBurst } from "./bench/burst.js";
+import { hyperfineCachedCall, measureExecStart } from "./bench/cli.js";
 import { describeMachine } from "./bench/machine.js";
 import {
   benchModes,
@@ -118,6 +119,8 @@ let pollResult: BaselineResult | undefined;
 let samples: Map<string, ModeSample[]>;
 let startup: Awaited<ReturnType<typeof measureStartup>>;
 let hyperfine: Hyperfine;
+let execStart: Awaited<ReturnType<typeof measureExecStart>>;
+let cachedCall: Awaited<ReturnType<typeof hyperfineCachedCall>>;
 let modeLabels: string[] = [];
 // Kills the sleeping baseline if the bench fails before it ends.
 const stopBaseline = new AbortController();
@@ -149,6 +152,9 @@ try {
       ? `hyperfine: skipped (${hyperfine.skipped})`
       : `hyperfine: main ${hyperfine.mainMedianMs.toFixed(1)} ms, node -e 0 ${hyperfine.bareMedianMs.toFixed(1)} ms`,
   );
+
+  execStart = await measureExecStart(startupRuns, progress);
+  cachedCall = await hyperfineCachedCall(quick ? 5 : 20);
 
   // --- per mode ---------------------------------------------------------------------------------
   const emulator = await startEmulator({
@@ -261,6 +267,22 @@ rows.push(
         figure: "hyperfine: main to input-validation exit / node -e 0",
         value: ratio(hyperfine.mainMedianMs, hyperfine.bareMedianMs),
         detail: `${hyperfine.mainMedianMs.toFixed(1)} ms ± ${hyperfine.mainStddevMs.toFixed(1)} / ${hyperfine.bareMedianMs.toFixed(1)} ms ± ${hyperfine.bareStddevMs.toFixed(1)} (median ± sd of ${hyperfine.runs} runs)`,
+      },
+);
+
+rows.push({ section: "the CLI on a laptop (emulator without latency or propagation delay)" });
+rows.push(
+  {
+    figure: "exec: spawn → CMD started",
+    value: ms(execStart.medianMs),
+    detail: `median of ${execStart.runs} after a warm-up (mint and readiness included; CMD is sh + date); runs ${execStart.ms.join(", ")} ms`,
+  },
+  "skipped" in cachedCall
+    ? { figure: "cached credential-process call", value: "skipped", detail: cachedCall.skipped }
+    : {
+        figure: "hyperfine: cached credential-process call / node -e 0",
+        value: ratio(cachedCall.cachedMedianMs, cachedCall.bareMedianMs),
+        detail: `${cachedCall.cachedMedianMs.toFixed(1)} ms ± ${cachedCall.cachedStddevMs.toFixed(1)} / ${cachedCall.bareMedianMs.toFixed(1)} ms ± ${cachedCall.bareStddevMs.toFixed(1)} (median ± sd of ${cachedCall.runs} runs)`,
       },
 );
 

@@ -37,6 +37,9 @@ export type ConfigEnv = Partial<
   Record<(typeof ENV_FALLBACKS)[keyof typeof ENV_FALLBACKS], string | undefined>
 >;
 
+/** AWS profile names the tool writes: what the AWS CLI, boto3 and the JavaScript SDK all read unquoted. */
+export const AWS_PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._+@-]{0,63}$/;
+
 const DURATION = /^(\d+)([smhd]?)$/;
 const UNIT_SECONDS: Record<string, number> = { "": 1, s: 1, m: 60, h: 3_600, d: 86_400 };
 
@@ -248,6 +251,14 @@ const rawSchema = z.object({
     ),
   ),
   audience: optional((value) => value.trim()),
+  "aws-profile": optional((value, ctx) => {
+    const trimmed = value.trim();
+    if (AWS_PROFILE_NAME.test(trimmed)) return trimmed;
+    return reject(
+      ctx,
+      `{input:aws-profile} is ${quote(value)}, which is not a profile name this tool writes. Use up to 64 letters, digits and . _ + @ -, starting with a letter or digit (e.g. r2).`,
+    );
+  }),
 });
 
 /** The typed config, inferred from what the schema produces (keyless mode skips the token checks). */
@@ -279,6 +290,8 @@ const configSchema = (keyless: boolean) =>
       vendingUrl: p["vending-url"],
       /** The OIDC token's audience in keyless mode: the audience input, or the vending-url's origin. */
       audience: p.audience ?? (p["vending-url"] ? new URL(p["vending-url"]).origin : undefined),
+      /** Also publish the credentials as this AWS profile (the action only). */
+      awsProfile: p["aws-profile"],
     })),
   );
 export type Config = z.output<ReturnType<typeof configSchema>>;

@@ -8,7 +8,8 @@ export type ErrorCode =
   | "input" // a bad input or flag: fixed by the user before any network call
   | "cloudflare" // Cloudflare answered with an error
   | "network" // Cloudflare could not be reached or did not answer usably
-  | "readiness"; // the S3 endpoint never accepted the new credentials
+  | "readiness" // the S3 endpoint never accepted the new credentials
+  | "refused"; // a valid request this tool will not carry out, because it would do harm (it says why)
 
 /** Where a message is read: a workflow names inputs (`jurisdiction: eu`), the CLI names flags (`--jurisdiction eu`). */
 export type Surface = "action" | "cli";

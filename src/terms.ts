@@ -27,6 +27,7 @@ export const INPUT_DEFAULTS = {
   "s3-endpoint": "",
   "vending-url": "",
   audience: "",
+  "aws-profile": "",
 } as const;
 export type InputName = keyof typeof INPUT_DEFAULTS;
 export const INPUT_NAMES = Object.keys(INPUT_DEFAULTS) as InputName[];

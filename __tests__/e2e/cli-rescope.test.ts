@@ -3,7 +3,8 @@
 // the token (name, expiry, other policies); a second run changes nothing.
 import { createHash } from "node:crypto";
 import { describe, expect, test } from "vitest";
-import type { TokenView } from "../../emulator/types.js";
+import { PERMISSION_GROUPS } from "../../emulator/permission-groups.js";
+import type { PolicyInput, TokenView } from "../../emulator/types.js";
 import { apiFlags, cliEnv, describeCli, mintFlags, runCli } from "../helpers/cli.js";
 import {
   bucketName,
@@ -242,5 +243,225 @@ describe("rescope", () => {
     expect(result.stderr).toContain(missing);
     expect(result.stderr).toMatch(/404/);
     expect(callsTo(emu.emulator, "tokens.update")).toEqual([]);
+  });
+});
+
+/** A group's id as this emulator knows it (the token groups have ids of the emulator's own). */
+function groupId(key: string): string {
+  const group = PERMISSION_GROUPS.find((g) => g.key === key);
+  if (!group) throw new Error(`no group ${key}`);
+  return group.id;
+}
+
+/** A token as someone made it in the dashboard: item write on some buckets, read on another. */
+function seedLaptopToken(
+  buckets: { write: string[]; read?: string[]; denyWrite?: string[] },
+  extra: PolicyInput[] = [],
+) {
+  const key = (b: string) => bucketResource(emu.emulator.accountId, b);
+  const policies: PolicyInput[] = [
+    {
+      effect: "allow",
+      permission_groups: [{ id: ITEM_WRITE_GROUP }],
+      resources: Object.fromEntries(buckets.write.map((b) => [key(b), "*"])),
+    },
+    ...(buckets.read?.length
+      ? [
+          {
+            effect: "allow" as const,
+            permission_groups: [{ id: ITEM_READ_GROUP }],
+            resources: Object.fromEntries(buckets.read.map((b) => [key(b), "*"])),
+          },
+        ]
+      : []),
+    ...(buckets.denyWrite?.length
+      ? [
+          {
+            effect: "deny" as const,
+            permission_groups: [{ id: ITEM_WRITE_GROUP }],
+            resources: Object.fromEntries(buckets.denyWrite.map((b) => [key(b), "*"])),
+          },
+        ]
+      : []),
+    ...extra,
+  ];
+  const expiresOn = new Date(Date.now() + 2 * 3_600_000).toISOString().replace(/\.\d{3}Z$/, "Z");
+  const token = emu.emulator.seedToken({ scope: "account", name: "bob laptop key", expiresOn, policies });
+  const s3 = s3ClientFromOutputs({
+    "access-key-id": token.id,
+    "secret-access-key": createHash("sha256").update(token.value).digest("hex"),
+    endpoint: emu.emulator.s3Endpoint(),
+  });
+  return { token, s3, expiresOn, key };
+}
+
+function buckets(...labels: string[]): string[] {
+  return labels.map((label) => {
+    const name = bucketName(label);
+    emu.emulator.createBucket(name);
+    return name;
+  });
+}
+
+describe("rescope --remove-bucket", () => {
+  test("the same key pair loses the bucket and keeps the others; the deny policy stays; a policy left empty goes", async () => {
+    const [a, b, c, d] = buckets("rm-a", "rm-b", "rm-c", "rm-d") as [string, string, string, string];
+    const { token, s3, expiresOn, key } = seedLaptopToken({ write: [a, b], read: [c], denyWrite: [d] });
+    expect(await getText(s3, b, "missing")).toMatchObject({ status: 404 });
+
+    const result = await rescope(["--token-id", token.id, "--remove-bucket", b]);
+    expect(result.exitCode, describeCli(result)).toBe(0);
+    expect(result.stdout).toContain(`Removed ${b} (jurisdiction default) from token ${token.id}.`);
+    expect(result.stdout).toContain(`policy 1 (allow Workers R2 Storage Bucket Item Write): - ${key(b)}`);
+    expect(callSequence(emu.emulator)).toEqual(["tokens.get 200", "tokens.update 200"]);
+    const body = callsTo(emu.emulator, "tokens.update")[0]?.body as CreateTokenBody;
+    expect(body.name).toBe("bob laptop key");
+    expect(body.expires_on).toBe(expiresOn);
+    expect(policyShape(body.policies)).toEqual(
+      policyShape([
+        { effect: "allow", permission_groups: [{ id: ITEM_WRITE_GROUP }], resources: { [key(a)]: "*" } },
+        { effect: "allow", permission_groups: [{ id: ITEM_READ_GROUP }], resources: { [key(c)]: "*" } },
+        { effect: "deny", permission_groups: [{ id: ITEM_WRITE_GROUP }], resources: { [key(d)]: "*" } },
+      ]),
+    );
+    expect(await getText(s3, b, "missing")).toMatchObject({ ok: false, status: 403 });
+    expect(await putText(s3, a, "k", "still a")).toMatchObject({ ok: true });
+
+    emu.emulator.resetCalls();
+    const dropped = await rescope(["--token-id", token.id, "--remove-bucket", c]);
+    expect(dropped.exitCode, describeCli(dropped)).toBe(0);
+    expect(dropped.stdout).toContain(
+      "policy 2 (allow Workers R2 Storage Bucket Item Read): dropped (nothing left in it)",
+    );
+    const after = callsTo(emu.emulator, "tokens.update")[0]?.body as CreateTokenBody | undefined;
+    expect(after?.policies).toHaveLength(2);
+  });
+
+  test("a bucket the token does not name: exit 1 with a message, no PUT", async () => {
+    const [a, other] = buckets("rm-only", "rm-other") as [string, string];
+    const { token } = seedLaptopToken({ write: [a], denyWrite: [other] });
+    const result = await rescope(["--token-id", token.id, "--remove-bucket", other]);
+    expect(result.exitCode, describeCli(result)).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toMatch(new RegExp(`does not grant bucket ${other} .*only a deny policy names it`));
+    expect(callsTo(emu.emulator, "tokens.update")).toEqual([]);
+  });
+
+  test("removing the last bucket is refused: it says to delete the token instead; no PUT", async () => {
+    const [a] = buckets("rm-last") as [string];
+    const { token } = seedLaptopToken({ write: [a] });
+    const result = await rescope(["--token-id", token.id, "--remove-bucket", a]);
+    expect(result.exitCode, describeCli(result)).toBe(1);
+    expect(result.stderr).toMatch(/no policy at all/);
+    expect(result.stderr).toContain(`revoke --token-id ${token.id}`);
+    expect(callsTo(emu.emulator, "tokens.update")).toEqual([]);
+  });
+
+  test("an account-wide grant that still covers the bucket is named", async () => {
+    const [a, b] = buckets("rm-wide-a", "rm-wide-b") as [string, string];
+    const { token, s3 } = seedLaptopToken({ write: [a, b] }, [
+      {
+        effect: "allow",
+        permission_groups: [{ id: groupId("r2.storage.read") }],
+        resources: { [`com.cloudflare.api.account.${emu.emulator.accountId}`]: "*" },
+      },
+    ]);
+    const result = await rescope(["--token-id", token.id, "--remove-bucket", b]);
+    expect(result.exitCode, describeCli(result)).toBe(0);
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `warning: token ${token.id} still reaches ${b} through policy 2 \\(allow Workers R2 Storage Read\\)`,
+      ),
+    );
+    // What the warning means: reading still works, writing no longer does.
+    emu.emulator.putObject(b, "seen.txt", "yes");
+    expect(await getText(s3, b, "seen.txt")).toMatchObject({ ok: true, body: "yes" });
+    expect(await putText(s3, b, "w.txt", "no")).toMatchObject({ ok: false, status: 403 });
+  });
+
+  test("--jurisdiction eu removes the eu bucket's key only", async () => {
+    const name = bucketName("rm-eu");
+    emu.emulator.createBucket(name);
+    emu.emulator.createBucket(name, "eu");
+    const { token } = seedLaptopToken({ write: [name] }, [
+      {
+        effect: "allow",
+        permission_groups: [{ id: ITEM_WRITE_GROUP }],
+        resources: { [bucketResource(emu.emulator.accountId, name, "eu")]: "*" },
+      },
+    ]);
+    const result = await rescope(["--token-id", token.id, "--remove-bucket", name, "--jurisdiction", "eu"]);
+    expect(result.exitCode, describeCli(result)).toBe(0);
+    const body = callsTo(emu.emulator, "tokens.update")[0]?.body as CreateTokenBody;
+    expect(body.policies.flatMap((p) => Object.keys(p.resources))).toEqual([
+      bucketResource(emu.emulator.accountId, name),
+    ]);
+  });
+});
+
+describe("rescope --dry-run and --token-id self", () => {
+  test("--dry-run prints the change for adding and for removing, and makes no PUT", async () => {
+    const [a, b, c] = buckets("dry-a", "dry-b", "dry-c") as [string, string, string];
+    const { token, key } = seedLaptopToken({ write: [a, b] });
+    const remove = await rescope(["--token-id", token.id, "--remove-bucket", b, "--dry-run"]);
+    expect(remove.exitCode, describeCli(remove)).toBe(0);
+    expect(remove.stdout).toContain(`Dry run: token ${token.id} ("bob laptop key") would change:`);
+    expect(remove.stdout).toContain(`- ${key(b)}`);
+    expect(remove.stdout).toContain("Nothing was changed (no PUT)");
+    const add = await rescope([
+      "--token-id",
+      token.id,
+      "--add-bucket",
+      c,
+      "--permission",
+      "object-read-write",
+      "--dry-run",
+    ]);
+    expect(add.exitCode, describeCli(add)).toBe(0);
+    expect(add.stdout).toContain(`+ ${key(c)}`);
+    expect(JSON.parse(add.stdout.slice(add.stdout.indexOf("["))) as unknown[]).toHaveLength(1);
+    expect(callSequence(emu.emulator)).toEqual(["tokens.get 200", "tokens.get 200"]);
+    expect(tokenView(token.id).policies[0]?.resources).toEqual({ [key(a)]: "*", [key(b)]: "*" });
+  });
+
+  test("--token-id self: the calling token, found through verify, rescopes itself both ways", async () => {
+    const [a, b] = buckets("self-a", "self-b") as [string, string];
+    const { token, key } = seedLaptopToken({ write: [a] }, [
+      {
+        effect: "allow",
+        permission_groups: [{ id: groupId("account.tokens.write") }, { id: groupId("r2.storage.write") }],
+        resources: { [`com.cloudflare.api.account.${emu.emulator.accountId}`]: "*" },
+      },
+    ]);
+    const run = (args: string[]) =>
+      runCli(["rescope", "--token-id", "self", ...args, ...apiFlags(emu.emulator)], {
+        env: cliEnv(emu.emulator, token),
+      });
+    const added = await run(["--add-bucket", b]);
+    expect(added.exitCode, describeCli(added)).toBe(0);
+    expect(added.stdout).toContain(`to token ${token.id}`);
+    expect(callSequence(emu.emulator)).toEqual(["tokens.verify 200", "tokens.get 200", "tokens.update 200"]);
+    expect(callsTo(emu.emulator, "tokens.get")[0]?.tokenId).toBe(token.id);
+    emu.emulator.resetCalls();
+    const removed = await run(["--remove-bucket", a]);
+    expect(removed.exitCode, describeCli(removed)).toBe(0);
+    const resources = tokenView(token.id).policies.flatMap((p) => Object.keys(p.resources));
+    expect(resources).not.toContain(key(a));
+    expect(resources).toContain(key(b));
+  });
+
+  test.each([
+    [["--add-bucket", "aaa-bucket", "--remove-bucket", "bbb-bucket"], /conflict/],
+    [[], /--add-bucket or --remove-bucket is required/],
+    [
+      ["--remove-bucket", "aaa-bucket", "--permission", "object-read-write"],
+      /--permission applies only to --add-bucket/,
+    ],
+    [["--remove-bucket", "Bad_Bucket"], /--remove-bucket.*"Bad_Bucket"/],
+  ])("usage %j → exit 2, no API call", async (args, message) => {
+    const result = await rescope(["--token-id", "0".repeat(32), ...args]);
+    expect(result.exitCode, describeCli(result)).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(emu.emulator.calls).toEqual([]);
   });
 });

@@ -75,7 +75,7 @@ describe("help and usage", () => {
       expect(result.exitCode, describeCli(result)).toBe(0);
       expect(result.stderr).toBe("");
       expect(result.stdout).toMatch(/Usage: r2-ephemeral-credentials <command>/);
-      for (const command of ["mint", "revoke", "sweep", "rescope"]) {
+      for (const command of ["mint", "exec", "configure-profile", "revoke", "sweep", "rescope", "doctor"]) {
         expect(result.stdout).toMatch(new RegExp(`^\\s+${command}\\s`, "m"));
       }
       expect(result.stdout).toContain("CLOUDFLARE_API_TOKEN");
@@ -96,6 +96,9 @@ describe("help and usage", () => {
     ["revoke", /r2-ephemeral-credentials revoke --token-id/],
     ["sweep", /r2-ephemeral-credentials sweep/],
     ["rescope", /r2-ephemeral-credentials rescope --token-id \S+ --add-bucket/],
+    ["exec", /r2-ephemeral-credentials exec --bucket \S+ .* -- python3/],
+    ["configure-profile", /r2-ephemeral-credentials configure-profile --profile \S+ --bucket/],
+    ["doctor", /r2-ephemeral-credentials doctor --bucket/],
   ])("%s --help: usage, flags and an example on stdout, exit 0, no API call", async (command, example) => {
     const result = await runCli([command, "--help"], { env: env() });
     expect(result.exitCode, describeCli(result)).toBe(0);
@@ -114,7 +117,14 @@ describe("help and usage", () => {
     );
     // Inputs that only make sense in a workflow (keyless minting needs the job's OIDC token), or
     // that would put the secret on the command line.
-    const workflowOnly = new Set(["api-token", "export-env", "revoke", "vending-url", "audience"]);
+    const workflowOnly = new Set([
+      "api-token",
+      "export-env",
+      "revoke",
+      "vending-url",
+      "audience",
+      "aws-profile",
+    ]);
     for (const input of inputs.filter((name) => !workflowOnly.has(name))) {
       expect(result.stdout, `--${input}`).toContain(`--${input}`);
     }
@@ -277,7 +287,9 @@ describe("mint", () => {
     );
     expect(result.exitCode, describeCli(result)).toBe(0);
     const json = JSON.parse(result.stdout) as Record<string, string>;
-    expect(Object.keys(json).sort()).toEqual([...declaredOutputs, "mode"].sort());
+    // aws-profile is the action's alone: mint writes no profile (configure-profile does).
+    const mintOutputs = declaredOutputs.filter((name) => name !== "aws-profile");
+    expect(Object.keys(json).sort()).toEqual([...mintOutputs, "mode"].sort());
     expect(json.mode).toBe("token");
     expect(json["token-id"]).toMatch(TOKEN_ID);
     expect(json["access-key-id"]).toBe(json["token-id"]);

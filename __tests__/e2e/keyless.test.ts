@@ -111,6 +111,7 @@ const EXPLICIT_AUDIENCE = "r2-vending.octo-org.example";
 const TO_ISO_STRING = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const ALL_OUTPUTS = [
   "access-key-id",
+  "aws-profile",
   "bucket",
   "endpoint",
   "expires-at",
@@ -316,6 +317,7 @@ describe("keyless: mint through the vending Worker", () => {
     const outputs = main.outputs;
     expect(Object.keys(outputs).sort()).toEqual(ALL_OUTPUTS);
     expect(outputs["token-id"]).toBe(child?.id);
+    expect(outputs["aws-profile"]).toBe("");
     expect(outputs["access-key-id"]).toBe(child?.id);
     expect(outputs["secret-access-key"]).toMatch(/^[0-9a-f]{64}$/);
     expect(outputs["session-token"]).toBe("");

@@ -8,6 +8,7 @@
  * a file, so stderr is a TTY while stdout stays a plain file: what a person sees in a terminal when
  * they type `r2-ephemeral-credentials mint … > creds.json`.
  */
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -143,4 +144,78 @@ export function describeCli(result: CliResult): string {
     "--- stderr",
     result.stderr,
   ].join("\n");
+}
+
+export interface RunningCli {
+  /** The CLI's process id (its own process group: it is spawned detached). */
+  pid: number;
+  /** What it printed on stderr so far. */
+  stderr(): string;
+  /** Writes to its stdin (which stays open until `end`). */
+  write(text: string): void;
+  /** Sends a signal to the CLI process alone (not to its process group). */
+  kill(signal: NodeJS.Signals): void;
+  /** Resolves when it exits; kills its process group after `timeoutMs`. */
+  done: Promise<CliResult>;
+}
+
+/**
+ * Starts a command (by default the CLI) and lets the test act while it runs: send it signals, type
+ * into it, read its stderr as it comes. For exec, whose behaviour depends on what happens meanwhile.
+ */
+export function startCli(args: string[], options: CliOptions & { command?: string[] } = {}): RunningCli {
+  requireBundle();
+  const [file, ...prefix] = options.command ?? [process.execPath, cliScript];
+  const child = spawn(file as string, [...prefix, ...args], {
+    env: cleanEnv(options.env),
+    stdio: ["pipe", "pipe", "pipe"],
+    detached: true,
+  });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
+  child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
+  child.stdin.on("error", () => {});
+  const started = performance.now();
+  const done = new Promise<CliResult>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+      } catch {}
+      reject(
+        new Error(
+          `${args.join(" ")} did not finish within ${options.timeoutMs ?? 30_000} ms\n${Buffer.concat(err).toString()}`,
+        ),
+      );
+    }, options.timeoutMs ?? 30_000);
+    child.on("error", reject);
+    child.on("close", (exitCode, signal) => {
+      clearTimeout(timer);
+      resolve({
+        args,
+        exitCode,
+        signal,
+        stdout: Buffer.concat(out).toString("utf8"),
+        stderr: Buffer.concat(err).toString("utf8"),
+        durationMs: performance.now() - started,
+        timedOut: false,
+      });
+    });
+  });
+  return {
+    pid: child.pid as number,
+    stderr: () => Buffer.concat(err).toString("utf8"),
+    write: (text) => child.stdin.write(text),
+    kill: (signal) => child.kill(signal),
+    done,
+  };
+}
+
+/** Polls until `check` holds (a file appears, a line is printed), failing after `timeoutMs`. */
+export async function waitUntil(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }

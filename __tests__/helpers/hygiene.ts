@@ -22,6 +22,12 @@ export interface HygieneOptions {
   given?: Record<string, string>;
   /** Secrets the recorder saw during this run (filter them to the run first when runs overlap). */
   recorded?: readonly RecordedSecret[];
+  /**
+   * The AWS files of the aws-profile input as main left them. The credentials file may carry only
+   * what main published (secret-access-key, session-token), written after their masks; the config
+   * file carries no secret at all.
+   */
+  profileFiles?: { config: string; credentials: string };
 }
 
 const TOKEN_VALUE = /cf[au]t_[A-Za-z0-9]{40}[0-9a-f]{8}/g;
@@ -109,6 +115,7 @@ export function hygieneProblems(result: StepResult | JobResult, options: Hygiene
   }
 
   const problems: string[] = [];
+  if (options.profileFiles && main) problems.push(...profileProblems(main, options.profileFiles, known));
   for (const step of steps) {
     if (Object.keys(mustMask).length > 0) problems.push(...findSecretLeaks(step, mustMask));
     if (Object.keys(neverShown).length > 0) {
@@ -123,6 +130,40 @@ export function hygieneProblems(result: StepResult | JobResult, options: Hygiene
     }
   }
   return [...new Set(problems)];
+}
+
+/** The aws-profile files: see HygieneOptions.profileFiles. `known` holds every secret of the run. */
+function profileProblems(
+  main: StepResult,
+  files: { config: string; credentials: string },
+  known: Set<string>,
+): string[] {
+  const problems: string[] = [];
+  const published = ["secret-access-key", "session-token"]
+    .map((name) => main.outputs[name])
+    .filter((value): value is string => !!value);
+  const shaped = (text: string) =>
+    [TOKEN_VALUE, HEX64, LONG_BASE64].flatMap((pattern) => [...text.matchAll(pattern)].map((m) => m[0]));
+  for (const value of [...known, ...shaped(files.config)]) {
+    if (files.config.includes(value))
+      problems.push(`the AWS config file carries a secret (${value.slice(0, 6)}…)`);
+  }
+  for (const value of [...known, ...shaped(files.credentials)]) {
+    if (!files.credentials.includes(value) || published.includes(value)) continue;
+    problems.push(`the AWS credentials file carries a secret main did not publish (${value.slice(0, 6)}…)`);
+  }
+  const lines = main.stdout.split(/\r?\n/);
+  const write = lines.findIndex((line) => line.startsWith("##trace-file-write aws-credentials"));
+  if (write < 0)
+    return [...problems, "main did not write the AWS credentials file (run it with traceFileWrites)"];
+  const masked = new Set(lines.slice(0, write).map((line) => /^::add-mask::(.*)$/.exec(line)?.[1]));
+  for (const value of published) {
+    if (!files.credentials.includes(value))
+      problems.push("the AWS credentials file lacks a published secret");
+    if (!masked.has(value))
+      problems.push("the AWS credentials file was written before a secret's ::add-mask::");
+  }
+  return problems;
 }
 
 /** Throws with every leak found, naming secrets by label (never by value). */

@@ -12,10 +12,16 @@ import {
   type JobResult,
   runMain,
   runPost,
+  type StepResult,
 } from "../../scripts/harness/runner.js";
 import { type ApiRecorder, startApiRecorder } from "./api-recorder.js";
 import { deleteLeftoverChildTokens, type Emulator, emulatorInputs, startQuietEmulator } from "./emulator.js";
-import { assertHygiene } from "./hygiene.js";
+import { assertHygiene, type HygieneOptions } from "./hygiene.js";
+
+export interface RecordedJobOptions extends JobOptions {
+  /** Reads what main left behind (files it wrote) before the post step runs; returns hygiene options. */
+  afterMain?: (main: StepResult) => Pick<HygieneOptions, "profileFiles">;
+}
 
 /** A job with the Cloudflare API calls of each step (the emulator's records, split at post's start). */
 export interface RecordedJob extends JobResult {
@@ -58,14 +64,15 @@ export function givenToken(options: Pick<JobOptions, "inputs" | "env">): Record<
 export async function recordedJob(
   emulator: Emulator,
   recorder: ApiRecorder,
-  options: JobOptions,
+  options: RecordedJobOptions,
 ): Promise<RecordedJob> {
   recorder.reset();
   // runJob's sequence (main, then post with main's state and exported env), split so that each
   // step's calls can be told apart.
-  const { post: postOverrides, carryEnv = true, ...shared } = { debug: true, ...options };
+  const { post: postOverrides, carryEnv = true, afterMain, ...shared } = { debug: true, ...options };
   const before = emulator.calls.length;
   const main = await runMain(shared);
+  const extra = afterMain?.(main) ?? {};
   const split = emulator.calls.length;
   const post = await runPost({
     ...shared,
@@ -81,7 +88,7 @@ export async function recordedJob(
     postCalls: emulator.calls.slice(split),
   };
   try {
-    assertHygiene(job, { given: givenToken(options), recorded: recorder.secrets });
+    assertHygiene(job, { given: givenToken(options), recorded: recorder.secrets, ...extra });
   } catch (error) {
     // The emulator's values are fake, so the steps can be shown to explain the finding.
     throw new Error(`${(error as Error).message}\n${describeStep(main)}\n${describeStep(post)}`);

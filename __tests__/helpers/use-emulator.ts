@@ -31,10 +31,10 @@ import type {
   SeededToken,
   SettableOptions,
 } from "../../emulator/types.js";
-import type { Inputs, JobOptions } from "../../scripts/harness/runner.js";
+import type { Inputs } from "../../scripts/harness/runner.js";
 import { type ApiRecorder, startApiRecorder } from "./api-recorder.js";
 import { deleteLeftoverChildTokens, emulatorInputs, startQuietEmulator } from "./emulator.js";
-import { type RecordedJob, recordedJob } from "./recorded-emulator.js";
+import { type RecordedJob, type RecordedJobOptions, recordedJob } from "./recorded-emulator.js";
 
 /** A minter to seed (preset "minter" for account, "user-minter" for user), with a name if it matters. */
 export type MinterSpec = "account" | "user" | { scope: "account" | "user"; name: string };
@@ -69,7 +69,7 @@ export interface EmulatorFixture {
 export interface RecordedFixture extends EmulatorFixture {
   readonly recorder: ApiRecorder;
   /** main + post with RUNNER_DEBUG=1 and the secret-hygiene check (recorded-emulator.ts's recordedJob). */
-  job(options: JobOptions): Promise<RecordedJob>;
+  job(options: RecordedJobOptions): Promise<RecordedJob>;
 }
 
 /** What every test starts with unless the file says otherwise: the emulator's defaults, quiet. */

@@ -1,11 +1,13 @@
 // Test-only preload (`node --import`): announces every write to the runner files on stdout as
 //   ##trace-file-write <kind> <name,name,…>
-// (kind = output | env | state | summary | path; names = the keys written, never the values), so
+// (kind = output | env | state | summary | path | aws-credentials | aws-config; names = the keys
+// written, never the values, or "-"), so
 // a test can check that a secret's ::add-mask:: line comes before the first write that carries it.
 // process.stdout is synchronous for pipes on Linux, so the markers and the action's own lines stay
 // in order.
 import fs from "node:fs";
 import { syncBuiltinESMExports } from "node:module";
+import path from "node:path";
 
 const kinds = {
   GITHUB_OUTPUT: "output",
@@ -15,17 +17,29 @@ const kinds = {
   GITHUB_PATH: "path",
 };
 
+// The AWS files of the aws-profile input, written through a temporary file beside them
+// (`.<name>.<random>.tmp`, renamed over the file): announced as aws-credentials and aws-config.
+const awsKinds = { AWS_SHARED_CREDENTIALS_FILE: "aws-credentials", AWS_CONFIG_FILE: "aws-config" };
+
 function kindOf(file) {
   const target = typeof file === "string" ? file : file instanceof URL ? file.pathname : undefined;
   if (!target) return undefined;
   for (const [variable, kind] of Object.entries(kinds)) {
     if (process.env[variable] && process.env[variable] === target) return kind;
   }
+  for (const [variable, kind] of Object.entries(awsKinds)) {
+    const aws = process.env[variable];
+    if (!aws) continue;
+    const beside =
+      path.dirname(target) === path.dirname(aws) &&
+      path.basename(target).startsWith(`.${path.basename(aws)}.`);
+    if (target === aws || beside) return kind;
+  }
   return undefined;
 }
 
 function names(kind, data) {
-  if (kind === "summary" || kind === "path") return "-";
+  if (kind === "summary" || kind === "path" || kind.startsWith("aws-")) return "-";
   const text = typeof data === "string" ? data : Buffer.from(data).toString("utf8");
   const found = [];
   const lines = text.split(/\r?\n/);

@@ -5,9 +5,17 @@ import { discardKeyless, mintKeyless } from "../keyless/mint.js";
 import { type ChildToken, discardChild, type Minted, mint } from "../mint.js";
 import type { RunContext } from "../naming.js";
 import { INPUT_NAMES } from "../terms.js";
+import { checkProfile, profileTarget, writeProfile } from "./profile.js";
 import { appendSummary, mintSummary, publish } from "./publish.js";
 import { type ActionIO, maskInputToken } from "./runner.js";
-import { saveCloudflareChild, saveDiscarded, saveTemporary, saveVendedChild } from "./state.js";
+import {
+  type SavedProfile,
+  saveCloudflareChild,
+  saveDiscarded,
+  saveProfile,
+  saveTemporary,
+  saveVendedChild,
+} from "./state.js";
 
 export interface StepDeps extends HttpDeps {
   env: ConfigEnv & Record<string, string | undefined>;
@@ -91,6 +99,17 @@ export async function runMain(io: ActionIO, deps: StepDeps): Promise<void> {
     return;
   }
 
+  let profile: SavedProfile | undefined;
+  if (config.awsProfile) {
+    profile = profileTarget(config.awsProfile, deps.env);
+    try {
+      checkProfile(profile);
+    } catch (error) {
+      io.setFailed(describeError(error));
+      return;
+    }
+  }
+
   const minter = config.vendingUrl
     ? keylessMinter(io, config, { ...deps, idToken: (audience) => io.getIDToken(audience) })
     : directMinter(io, config, deps);
@@ -102,6 +121,14 @@ export async function runMain(io: ActionIO, deps: StepDeps): Promise<void> {
     return;
   }
   try {
+    if (profile) {
+      // Saved before the files are touched, so the post step removes whatever was written.
+      saveProfile(io, profile);
+      writeProfile(profile, minted);
+      io.info(
+        `Wrote AWS profile ${profile.profile} to ${profile.configFile} and ${profile.credentialsFile}.`,
+      );
+    }
     publish(minted, config, io, deps.env);
   } catch (error) {
     await minter.discard(minted, error);

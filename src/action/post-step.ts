@@ -3,9 +3,10 @@ import { revokeToken, tokensPath } from "../cloudflare/tokens.js";
 import { type ConfigEnv, parseTokenAccess } from "../config.js";
 import { describeError } from "../errors.js";
 import { revokeKeyless } from "../keyless/mint.js";
+import { removeProfile } from "./profile.js";
 import { appendSummary } from "./publish.js";
 import { type ActionIO, maskInputToken } from "./runner.js";
-import { type CloudflareChild, readState, type VendedChild } from "./state.js";
+import { type CloudflareChild, readProfile, readState, type VendedChild } from "./state.js";
 
 export interface PostDeps extends HttpDeps {
   env: ConfigEnv;
@@ -57,11 +58,27 @@ function vendingRevoker(io: ActionIO, deps: PostDeps, child: VendedChild): Revok
   };
 }
 
+/** The profile main wrote goes in every case (temporary mode and revoke: false too): it names dead or dying credentials. */
+function removeSavedProfile(io: ActionIO): void {
+  const saved = readProfile(io);
+  if (saved === undefined) return;
+  if (saved === "invalid") {
+    io.warning("The AWS profile the main step wrote was not removed: its state is incomplete or invalid.");
+    return;
+  }
+  try {
+    for (const line of removeProfile(saved)) io.info(line);
+  } catch (error) {
+    io.warning(`Could not remove AWS profile ${saved.profile}: ${describeError(error)}`);
+  }
+}
+
 /**
  * The post step, a ladder of early returns: temporary credentials → cannot be revoked; nothing
  * minted → nothing; revoke: false → skipped; otherwise delete the child token. It never fails the job.
  */
 export async function runPost(io: ActionIO, deps: PostDeps): Promise<void> {
+  removeSavedProfile(io);
   const state = readState(io);
   if (state.kind === "temporary") {
     io.info(`Temporary credentials cannot be revoked one by one; they expire at ${state.expiresAt}.`);

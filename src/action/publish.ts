@@ -11,6 +11,7 @@ export function publish(
   inherited: Record<string, string | undefined>,
 ): void {
   for (const [name, value] of Object.entries(outputsOf(minted))) io.setOutput(name, value);
+  io.setOutput("aws-profile", config.awsProfile ?? "");
   if (config.exportEnv) {
     for (const [name, value] of Object.entries(environmentOf(minted, inherited)))
       io.exportVariable(name, value);
@@ -41,6 +42,7 @@ export function mintSummary(minted: Minted, config: Config): string {
     ["Expires at", minted.expiresAt],
     ["Token id", minted.tokenId ? `\`${minted.tokenId}\`` : "none (temporary credentials)"],
     ["Endpoint", minted.endpoint],
+    ...(config.awsProfile ? ([["AWS profile", `\`${config.awsProfile}\``]] as [string, string][]) : []),
     [
       "Readiness wait",
       minted.readiness

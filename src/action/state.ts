@@ -4,6 +4,7 @@
  */
 import * as z from "zod/mini";
 import { accountIdSchema, tokenIdSchema } from "../checks.js";
+import { AWS_PROFILE_NAME } from "../config.js";
 import { TOKEN_SCOPES, type TokenScope } from "../terms.js";
 import type { ActionIO } from "./runner.js";
 
@@ -17,6 +18,9 @@ const KEY = {
   revoke: "revoke",
   vendingUrl: "vending-url",
   audience: "audience",
+  awsProfile: "aws-profile",
+  awsConfigFile: "aws-config-file",
+  awsCredentialsFile: "aws-credentials-file",
 } as const;
 
 /** Who can revoke what main minted: Cloudflare with the input token, the vending Worker, or nobody. */
@@ -78,6 +82,40 @@ export function saveTemporary(io: Pick<ActionIO, "saveState">, expiresAt: string
 /** Main deleted its own child after a failure: the post step has nothing left to revoke. */
 export function saveDiscarded(io: Pick<ActionIO, "saveState">): void {
   save(io, { tokenId: "" });
+}
+
+/** The AWS profile main writes (names and paths, no secret), saved before it is written so post removes it whatever happens. */
+export interface SavedProfile {
+  profile: string;
+  configFile: string;
+  credentialsFile: string;
+}
+
+const absolutePath = z.string().check(z.refine((p) => p.startsWith("/") || /^[A-Za-z]:[\\/]/.test(p)));
+const profileState = z.object({
+  profile: z.string().check(z.regex(AWS_PROFILE_NAME)),
+  configFile: absolutePath,
+  credentialsFile: absolutePath,
+});
+
+export function saveProfile(io: Pick<ActionIO, "saveState">, saved: SavedProfile): void {
+  save(io, {
+    awsProfile: saved.profile,
+    awsConfigFile: saved.configFile,
+    awsCredentialsFile: saved.credentialsFile,
+  });
+}
+
+/** The profile to remove, undefined when main wrote none; "invalid" when the state cannot be trusted. */
+export function readProfile(io: Pick<ActionIO, "getState">): SavedProfile | "invalid" | undefined {
+  const profile = io.getState(KEY.awsProfile);
+  if (profile === "") return undefined;
+  const parsed = z.safeParse(profileState, {
+    profile,
+    configFile: io.getState(KEY.awsConfigFile),
+    credentialsFile: io.getState(KEY.awsCredentialsFile),
+  });
+  return parsed.success ? parsed.data : "invalid";
 }
 
 export function readState(io: Pick<ActionIO, "getState">): SavedState {

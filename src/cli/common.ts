@@ -28,6 +28,8 @@ export type Values = Record<string, string | boolean | string[] | undefined>;
 /** One command: its flags (parseArgs options) and what it does with their values. */
 export interface Command {
   options: Options;
+  /** Takes a command to run after `--` (exec); it arrives as `values["--"]`. */
+  takesCommand?: boolean;
   run(values: Values, deps: CliDeps): Promise<number>;
 }
 

@@ -2,8 +2,30 @@ import type { Minted } from "../mint.js";
 import { environmentOf, outputsOf } from "../outputs.js";
 import type { SweepRow } from "../sweep.js";
 
-export const MINT_FORMATS = ["json", "env", "dotenv"] as const;
+export const MINT_FORMATS = ["json", "env", "dotenv", "credential-process"] as const;
 export type MintFormat = (typeof MINT_FORMATS)[number];
+
+/** What an AWS SDK reads from a `credential_process`: version 1 of the process-credentials format. */
+export interface ProcessCredentials {
+  Version: 1;
+  AccessKeyId: string;
+  SecretAccessKey: string;
+  SessionToken?: string;
+  /** ISO 8601; the SDKs run the process again before it passes. */
+  Expiration: string;
+}
+
+export function processCredentials(minted: Minted): ProcessCredentials {
+  const { accessKeyId, secretAccessKey, sessionToken } = minted.credentials;
+  return {
+    Version: 1,
+    AccessKeyId: accessKeyId,
+    SecretAccessKey: secretAccessKey,
+    // The SDKs would sign an empty session token into every request.
+    ...(sessionToken ? { SessionToken: sessionToken } : {}),
+    Expiration: minted.expiresAt,
+  };
+}
 
 /** POSIX single quotes: nothing inside is expanded by eval. */
 function shellQuote(value: string): string {
@@ -20,6 +42,7 @@ export function formatMinted(
   format: MintFormat,
   inherited: Record<string, string | undefined> = {},
 ): string {
+  if (format === "credential-process") return `${JSON.stringify(processCredentials(minted))}\n`;
   if (format === "json") return `${JSON.stringify({ mode: minted.mode, ...outputsOf(minted) }, null, 2)}\n`;
   const env = environmentOf(minted, inherited);
   const note = `# r2-ephemeral-credentials: ${minted.mode} credentials for ${minted.buckets.join(", ")}, expire at ${minted.expiresAt}${minted.tokenId ? `, token id ${minted.tokenId}` : ""}`;

@@ -1,5 +1,8 @@
 import { parseArgs } from "node:util";
 import { ActionError, describeError } from "../errors.js";
+import { configureProfileCommand } from "./commands/configure-profile.js";
+import { doctorCommand } from "./commands/doctor.js";
+import { execCommand } from "./commands/exec.js";
 import { mintCommand } from "./commands/mint.js";
 import { rescopeCommand } from "./commands/rescope.js";
 import { revokeCommand } from "./commands/revoke.js";
@@ -14,6 +17,9 @@ const COMMANDS = {
   revoke: revokeCommand,
   sweep: sweepCommand,
   rescope: rescopeCommand,
+  exec: execCommand,
+  "configure-profile": configureProfileCommand,
+  doctor: doctorCommand,
 } satisfies Record<string, CommandSpec>;
 type Command = keyof typeof COMMANDS;
 
@@ -29,14 +35,19 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
     return EXIT.usage;
   }
   const command = name as Command;
+  const spec: CommandSpec = COMMANDS[command];
+  // Everything after the first -- is the command exec runs, flags included: they are CMD's, not ours.
+  const dashes = spec.takesCommand ? rest.indexOf("--") : -1;
+  const flags = dashes < 0 ? rest : rest.slice(0, dashes);
   let values: Values;
   try {
     values = parseArgs({
-      args: rest,
-      options: COMMANDS[command].options,
+      args: flags,
+      options: spec.options,
       strict: true,
       allowPositionals: false,
     }).values as Values;
+    if (dashes >= 0) values["--"] = rest.slice(dashes + 1);
   } catch (error) {
     deps.stderr(`${describeError(error)}\nRun 'r2-ephemeral-credentials ${command} --help' for the flags.\n`);
     return EXIT.usage;
@@ -46,7 +57,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
     return EXIT.ok;
   }
   try {
-    return await COMMANDS[command].run(values, deps);
+    return await spec.run(values, deps);
   } catch (error) {
     deps.stderr(`error: ${describeError(error, "cli")}\n`);
     return error instanceof ActionError && error.code === "input" ? EXIT.usage : EXIT.failure;

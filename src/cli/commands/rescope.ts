@@ -1,5 +1,5 @@
 import { isBucketName } from "../../checks.js";
-import { rescope } from "../../rescope.js";
+import { type RescopeChange, type RescopeResult, rescope } from "../../rescope.js";
 import { JURISDICTIONS, type Jurisdiction, PERMISSIONS, type Permission } from "../../terms.js";
 import {
   accessFlags,
@@ -10,33 +10,89 @@ import {
   helpFlag,
   oneOf,
   required,
+  str,
   tokenId,
   tokenTarget,
   usage,
   type Values,
 } from "../common.js";
 
-async function run(values: Values, deps: CliDeps): Promise<number> {
-  const id = tokenId(values);
-  const bucket = required(values, "add-bucket", "the bucket to add");
+function bucketFlag(values: Values, flag: "add-bucket" | "remove-bucket"): string {
+  const bucket = required(values, flag, "the bucket");
   if (!isBucketName(bucket)) {
     throw usage(
-      `Flag --add-bucket is ${JSON.stringify(bucket)}, which is not a valid R2 bucket name (3-63 characters of a-z, 0-9 and -).`,
+      `Flag --${flag} is ${JSON.stringify(bucket)}, which is not a valid R2 bucket name (3-63 characters of a-z, 0-9 and -).`,
     );
   }
+  return bucket;
+}
+
+function change(values: Values): RescopeChange {
+  const adding = str(values, "add-bucket") !== undefined;
+  const removing = str(values, "remove-bucket") !== undefined;
+  if (adding === removing) {
+    throw usage(
+      adding
+        ? "Flags --add-bucket and --remove-bucket conflict: rescope makes one change at a time. Run it once for each."
+        : "Flag --add-bucket or --remove-bucket is required: the bucket to add to the token, or to remove from it.",
+    );
+  }
+  if (removing) {
+    if (values.permission !== undefined) {
+      throw usage(
+        "Flag --permission applies only to --add-bucket: --remove-bucket removes the bucket from every allow policy.",
+      );
+    }
+    return { kind: "remove", bucket: bucketFlag(values, "remove-bucket") };
+  }
   const permission = oneOf<Permission>(values, "permission", PERMISSIONS, "object-read-only");
-  const jurisdiction = oneOf<Jurisdiction>(values, "jurisdiction", JURISDICTIONS, "default");
+  return { kind: "add", bucket: bucketFlag(values, "add-bucket"), permission };
+}
+
+function report(
+  result: RescopeResult,
+  request: { change: RescopeChange; jurisdiction: Jurisdiction },
+): string {
+  const { change: c, jurisdiction } = request;
+  const id = result.tokenId;
+  if (result.outcome === "already-granted" && c.kind === "add") {
+    return `Token ${id} already grants ${c.permission} on ${c.bucket}.\n`;
+  }
+  const lines = result.changes.map((line) => `  ${line}`);
+  if (result.unchanged) {
+    return [
+      `Dry run: token ${id} ("${result.tokenName}") would change:`,
+      ...lines,
+      "Nothing was changed (no PUT). The token's policies would become:",
+      JSON.stringify(result.policies, null, 2),
+      "",
+    ].join("\n");
+  }
+  const done =
+    c.kind === "add"
+      ? `Added ${c.bucket} (${c.permission}, jurisdiction ${jurisdiction}) to token ${id}. The S3 endpoint may take up to a minute to honour it.`
+      : `Removed ${c.bucket} (jurisdiction ${jurisdiction}) from token ${id}.`;
+  return [done, ...lines, ""].join("\n");
+}
+
+async function run(values: Values, deps: CliDeps): Promise<number> {
+  const id = str(values, "token-id")?.trim() === "self" ? "self" : tokenId(values);
+  const request = {
+    change: change(values),
+    jurisdiction: oneOf<Jurisdiction>(values, "jurisdiction", JURISDICTIONS, "default"),
+  };
   const { target, apiUrl } = tokenTarget(values, deps);
-  const outcome = await rescope(
+  const result = await rescope(
     clientFor(apiUrl, deps),
-    { target, tokenId: id, bucket, permission, jurisdiction },
+    { target, tokenId: id, ...request, dryRun: values["dry-run"] === true },
     (m) => deps.stderr(`${m}\n`),
   );
-  deps.stdout(
-    outcome === "added"
-      ? `Added ${bucket} (${permission}, jurisdiction ${jurisdiction}) to token ${id}. The S3 endpoint may take up to a minute to honour it.\n`
-      : `Token ${id} already grants ${permission} on ${bucket}.\n`,
-  );
+  deps.stdout(report(result, request));
+  for (const policy of result.stillCoveredBy) {
+    deps.stderr(
+      `warning: token ${result.tokenId} still reaches ${request.change.bucket} through ${policy}, which covers every bucket of the account.\n`,
+    );
+  }
   return EXIT.ok;
 }
 
@@ -46,8 +102,10 @@ export const rescopeCommand: Command = {
     ...accessFlags,
     "token-id": { type: "string" },
     "add-bucket": { type: "string" },
+    "remove-bucket": { type: "string" },
     permission: { type: "string" },
     jurisdiction: { type: "string" },
+    "dry-run": { type: "boolean" },
   },
   run,
 };
