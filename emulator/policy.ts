@@ -75,6 +75,8 @@ export const GROUP_RULES: Record<GroupKey, GroupRule> = {
     yields: [{ actions: ["object.read", "object.write"], on: same }],
   },
   "r2.bucket.item.read": { accepts: "bucket", yields: [{ actions: ["object.read"], on: same }] },
+  // Assumption (conformance: tokens-write-covers-read): API Tokens Write includes reading tokens, so
+  // a token that may create children may also list them (orphan clean-up and sweep rely on it).
   "account.tokens.write": {
     accepts: "account",
     yields: [{ actions: ["account.tokens.read", "account.tokens.write"], on: same }],
@@ -205,9 +207,11 @@ export function holdsAll(grants: readonly Grant[], actions: readonly Action[], t
 }
 
 /**
- * What a creator lacks to hand out `requested` (docs/design.md §7: a token may grant a group only on
- * resources where it holds that group or a broader one). Deny policies restrict, so they are
- * always allowed. Returns the missing (action, pattern) pairs; empty means allowed.
+ * What a creator lacks to hand out `requested`. Deny policies restrict, so they are always allowed.
+ * Returns the missing (action, pattern) pairs; empty means allowed.
+ * Assumption (conformance: grant-within-holdings): a token may grant a group only on resources where
+ * it holds that group or a broader one (docs/design.md §7); Cloudflare's docs say a token cannot
+ * grant more than its creator holds, but not how finely that is checked.
  */
 export function missingToGrant(creator: readonly Grant[], requested: readonly ResolvedPolicy[]): Grant[] {
   return expandPolicies(requested.filter((p) => p.effect === "allow")).filter(

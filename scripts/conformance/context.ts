@@ -198,9 +198,11 @@ export class Context {
   async createToken(
     label: string,
     body: Record<string, unknown>,
+    call: Partial<ApiCall> = {},
   ): Promise<{ answer: ApiAnswer; token?: CreatedToken }> {
     const name = this.name(label);
     const answer = await this.api("POST", this.account("/tokens"), {
+      ...call,
       body: { expires_on: this.inAnHour(), ...body, name },
     });
     const id = answer.result?.id;

@@ -363,6 +363,55 @@ export const tokenChecks: Check[] = [
     },
   },
   {
+    id: "tokens-write-covers-read",
+    assumption:
+      "Account API Tokens Write includes reading tokens: a token holding only it lists the account's tokens.",
+    async run(ctx) {
+      const writer = await ctx.apiReady(
+        await ctx.mustCreateToken("tokens-writer", [
+          await ctx.policy("Account API Tokens Write", { [ctx.accountKey()]: "*" }),
+        ]),
+      );
+      const list = await ctx.api("GET", ctx.account("/tokens?per_page=5"), { token: writer.value });
+      const f = new Findings();
+      f.expect(list.status === 200, `a list with it: ${describeAnswer(list)}`);
+      return f.verdict;
+    },
+  },
+  {
+    id: "grant-within-holdings",
+    assumption:
+      "A token may grant only what it holds: with Tokens Write and Bucket Item Read on a bucket it may create Item Read there, not Item Write.",
+    async run(ctx) {
+      const bucket = await ctx.bucket();
+      const resource = { [ctx.bucketKey(bucket)]: "*" };
+      const minter = await ctx.apiReady(
+        await ctx.mustCreateToken("narrow-minter", [
+          await ctx.policy("Account API Tokens Write", { [ctx.accountKey()]: "*" }),
+          await ctx.policy(GROUP.itemRead, resource),
+        ]),
+      );
+      const as = { token: minter.value };
+      const within = await ctx.createToken(
+        "within-holdings",
+        { policies: [await ctx.policy(GROUP.itemRead, resource)] },
+        as,
+      );
+      const beyond = await ctx.createToken(
+        "beyond-holdings",
+        { policies: [await ctx.policy(GROUP.itemWrite, resource)] },
+        as,
+      );
+      const f = new Findings();
+      f.expect(within.answer.status === 200, `granting what it holds: ${describeAnswer(within.answer)}`);
+      f.expect(
+        beyond.answer.status !== 200,
+        `granting more: ${beyond.answer.status === 200 ? "created a token" : describeAnswer(beyond.answer)}`,
+      );
+      return f.verdict;
+    },
+  },
+  {
     id: "group-resource-scope",
     assumption:
       "A group applies only to resources of its type: Bucket Item Read on an account key grants nothing.",
