@@ -247,31 +247,23 @@ export async function rescope(
 
   const group = PERMISSION_GROUPS[change.permission];
   const onlyR2Groups = token.policies.every((p) => p.permission_groups.every((g) => R2_GROUP_IDS.has(g.id)));
+  const alreadyGranted = (): RescopeResult => ({
+    ...base,
+    outcome: "already-granted",
+    unchanged: true,
+    changes: [],
+    policies: copyPolicies(token),
+    stillCoveredBy: [],
+  });
   if (request.dryRun) {
     const planned = withBucket(token, group.knownId, group.name, key);
     return planned
       ? { ...base, outcome: "added", unchanged: true, ...planned, stillCoveredBy: [] }
-      : {
-          ...base,
-          outcome: "already-granted",
-          unchanged: true,
-          changes: [],
-          policies: copyPolicies(token),
-          stillCoveredBy: [],
-        };
+      : alreadyGranted();
   }
   return withPermissionGroup(client, target, change.permission, { log, onlyR2Groups }, async (groupId) => {
     const planned = withBucket(token, groupId, group.name, key);
-    if (planned === undefined) {
-      return {
-        ...base,
-        outcome: "already-granted",
-        unchanged: true,
-        changes: [],
-        policies: copyPolicies(token),
-        stillCoveredBy: [],
-      };
-    }
+    if (planned === undefined) return alreadyGranted();
     await update(client, target, token, planned.policies);
     return { ...base, outcome: "added", unchanged: false, ...planned, stillCoveredBy: [] };
   });

@@ -15,30 +15,18 @@ import {
 } from "../../doctor.js";
 import { describeError } from "../../errors.js";
 import { JURISDICTIONS, type Jurisdiction, PERMISSIONS, type Permission } from "../../terms.js";
-import {
-  accessFlags,
-  type CliDeps,
-  type Command,
-  clientFor,
-  EXIT,
-  helpFlag,
-  oneOf,
-  str,
-  tokenTarget,
-  usage,
-  type Values,
-} from "../common.js";
+import * as cli from "../common.js";
 
-function list(values: Values, name: string): string[] {
+function list(values: cli.Values, name: string): string[] {
   const value = values[name];
   return splitList(Array.isArray(value) ? value.join(",") : typeof value === "string" ? value : "");
 }
 
-function checks(values: Values): Capability[] {
+function checks(values: cli.Values): Capability[] {
   const asked = list(values, "check");
   for (const check of asked) {
     if (!(CAPABILITIES as readonly string[]).includes(check)) {
-      throw usage(
+      throw cli.usage(
         `Flag --check is ${JSON.stringify(check)}, which is not a capability. Use one of: ${CAPABILITIES.join(", ")}.`,
       );
     }
@@ -75,12 +63,12 @@ function text(report: DoctorReport): string {
   ].join("\n");
 }
 
-async function run(values: Values, deps: CliDeps): Promise<number> {
-  const format = oneOf(values, "format", ["text", "json"] as const, "text");
+async function run(values: cli.Values, deps: cli.CliDeps): Promise<number> {
+  const format = cli.oneOf(values, "format", ["text", "json"] as const, "text");
   const buckets = list(values, "bucket");
   for (const bucket of buckets) {
     if (!isBucketName(bucket)) {
-      throw usage(
+      throw cli.usage(
         `Flag --bucket has ${JSON.stringify(bucket)}, which is not a valid R2 bucket name (3-63 characters of a-z, 0-9 and -).`,
       );
     }
@@ -88,22 +76,22 @@ async function run(values: Values, deps: CliDeps): Promise<number> {
   const request = {
     buckets,
     checks: checks(values),
-    permission: oneOf<Permission>(values, "permission", PERMISSIONS, "object-read-only"),
-    jurisdiction: oneOf<Jurisdiction>(values, "jurisdiction", JURISDICTIONS, "default"),
+    permission: cli.oneOf<Permission>(values, "permission", PERMISSIONS, "object-read-only"),
+    jurisdiction: cli.oneOf<Jurisdiction>(values, "jurisdiction", JURISDICTIONS, "default"),
   };
-  const { target, apiUrl } = tokenTarget(values, deps);
+  const { target, apiUrl } = cli.tokenTarget(values, deps);
   let report: DoctorReport;
   try {
-    report = await doctor(clientFor(apiUrl, deps), {
+    report = await doctor(cli.clientFor(apiUrl, deps), {
       ...request,
       token: target.token,
       accountId: target.accountId,
-      scope: str(values, "token-scope") === undefined ? undefined : target.scope,
+      scope: cli.str(values, "token-scope") === undefined ? undefined : target.scope,
     });
   } catch (error) {
     // Exit 1 means "a capability is impossible": a failure of ours must not read like that.
     deps.stderr(`error: ${describeError(error, "cli")}\n`);
-    return EXIT.usage;
+    return cli.EXIT.usage;
   }
   const code = doctorExitCode(report);
   deps.stdout(
@@ -112,10 +100,10 @@ async function run(values: Values, deps: CliDeps): Promise<number> {
   return code;
 }
 
-export const doctorCommand: Command = {
+export const doctorCommand: cli.Command = {
   options: {
-    ...helpFlag,
-    ...accessFlags,
+    ...cli.helpFlag,
+    ...cli.accessFlags,
     bucket: { type: "string", multiple: true },
     check: { type: "string", multiple: true },
     permission: { type: "string" },

@@ -1,37 +1,23 @@
 import { isBucketName } from "../../checks.js";
 import { type RescopeChange, type RescopeResult, rescope } from "../../rescope.js";
 import { JURISDICTIONS, type Jurisdiction, PERMISSIONS, type Permission } from "../../terms.js";
-import {
-  accessFlags,
-  type CliDeps,
-  type Command,
-  clientFor,
-  EXIT,
-  helpFlag,
-  oneOf,
-  required,
-  str,
-  tokenId,
-  tokenTarget,
-  usage,
-  type Values,
-} from "../common.js";
+import * as cli from "../common.js";
 
-function bucketFlag(values: Values, flag: "add-bucket" | "remove-bucket"): string {
-  const bucket = required(values, flag, "the bucket");
+function bucketFlag(values: cli.Values, flag: "add-bucket" | "remove-bucket"): string {
+  const bucket = cli.required(values, flag, "the bucket");
   if (!isBucketName(bucket)) {
-    throw usage(
+    throw cli.usage(
       `Flag --${flag} is ${JSON.stringify(bucket)}, which is not a valid R2 bucket name (3-63 characters of a-z, 0-9 and -).`,
     );
   }
   return bucket;
 }
 
-function change(values: Values): RescopeChange {
-  const adding = str(values, "add-bucket") !== undefined;
-  const removing = str(values, "remove-bucket") !== undefined;
+function change(values: cli.Values): RescopeChange {
+  const adding = cli.str(values, "add-bucket") !== undefined;
+  const removing = cli.str(values, "remove-bucket") !== undefined;
   if (adding === removing) {
-    throw usage(
+    throw cli.usage(
       adding
         ? "Flags --add-bucket and --remove-bucket conflict: rescope makes one change at a time. Run it once for each."
         : "Flag --add-bucket or --remove-bucket is required: the bucket to add to the token, or to remove from it.",
@@ -39,13 +25,13 @@ function change(values: Values): RescopeChange {
   }
   if (removing) {
     if (values.permission !== undefined) {
-      throw usage(
+      throw cli.usage(
         "Flag --permission applies only to --add-bucket: --remove-bucket removes the bucket from every allow policy.",
       );
     }
     return { kind: "remove", bucket: bucketFlag(values, "remove-bucket") };
   }
-  const permission = oneOf<Permission>(values, "permission", PERMISSIONS, "object-read-only");
+  const permission = cli.oneOf<Permission>(values, "permission", PERMISSIONS, "object-read-only");
   return { kind: "add", bucket: bucketFlag(values, "add-bucket"), permission };
 }
 
@@ -75,15 +61,15 @@ function report(
   return [done, ...lines, ""].join("\n");
 }
 
-async function run(values: Values, deps: CliDeps): Promise<number> {
-  const id = str(values, "token-id")?.trim() === "self" ? "self" : tokenId(values);
+async function run(values: cli.Values, deps: cli.CliDeps): Promise<number> {
+  const id = cli.str(values, "token-id")?.trim() === "self" ? "self" : cli.tokenId(values);
   const request = {
     change: change(values),
-    jurisdiction: oneOf<Jurisdiction>(values, "jurisdiction", JURISDICTIONS, "default"),
+    jurisdiction: cli.oneOf<Jurisdiction>(values, "jurisdiction", JURISDICTIONS, "default"),
   };
-  const { target, apiUrl } = tokenTarget(values, deps);
+  const { target, apiUrl } = cli.tokenTarget(values, deps);
   const result = await rescope(
-    clientFor(apiUrl, deps),
+    cli.clientFor(apiUrl, deps),
     { target, tokenId: id, ...request, dryRun: values["dry-run"] === true },
     (m) => deps.stderr(`${m}\n`),
   );
@@ -93,13 +79,13 @@ async function run(values: Values, deps: CliDeps): Promise<number> {
       `warning: token ${result.tokenId} still reaches ${request.change.bucket} through ${policy}, which covers every bucket of the account.\n`,
     );
   }
-  return EXIT.ok;
+  return cli.EXIT.ok;
 }
 
-export const rescopeCommand: Command = {
+export const rescopeCommand: cli.Command = {
   options: {
-    ...helpFlag,
-    ...accessFlags,
+    ...cli.helpFlag,
+    ...cli.accessFlags,
     "token-id": { type: "string" },
     "add-bucket": { type: "string" },
     "remove-bucket": { type: "string" },

@@ -1,25 +1,15 @@
 import { revokeToken } from "../../cloudflare/tokens.js";
-import {
-  accessFlags,
-  type CliDeps,
-  type Command,
-  clientFor,
-  EXIT,
-  helpFlag,
-  tokenId,
-  tokenTarget,
-  type Values,
-} from "../common.js";
+import * as cli from "../common.js";
 
-async function run(values: Values, deps: CliDeps): Promise<number> {
-  const id = tokenId(values);
-  const { target, apiUrl } = tokenTarget(values, deps);
-  const outcome = await revokeToken(clientFor(apiUrl, deps), target, id);
+async function run(values: cli.Values, deps: cli.CliDeps): Promise<number> {
+  const id = cli.tokenId(values);
+  const { target, apiUrl } = cli.tokenTarget(values, deps);
+  const outcome = await revokeToken(cli.clientFor(apiUrl, deps), target, id);
   deps.stderr(outcome === "deleted" ? `Revoked token ${id}.\n` : `Token ${id} was already gone.\n`);
-  return EXIT.ok;
+  return cli.EXIT.ok;
 }
 
-export const revokeCommand: Command = {
-  options: { ...helpFlag, ...accessFlags, "token-id": { type: "string" } },
+export const revokeCommand: cli.Command = {
+  options: { ...cli.helpFlag, ...cli.accessFlags, "token-id": { type: "string" } },
   run,
 };
