@@ -136,6 +136,18 @@ describe("presign", () => {
     expect([late.status, s3Code(await late.text())]).toEqual([403, "ExpiredRequest"]);
   });
 
+  test("--jurisdiction eu mints for the eu bucket and signs URLs for the eu endpoint", async () => {
+    const bucket = bucketName("ps-eu");
+    emu.emulator.createBucket(bucket, "eu");
+    emu.emulator.putObject(bucket, "eu.txt", "in the eu", "eu");
+    const run = await presign(["--bucket", bucket, "--key", "eu.txt", ...mintFlags(emu.emulator, "eu")]);
+    expect(run.exitCode, describeCli(run)).toBe(0);
+    const url = run.stdout.trim();
+    expect(url.startsWith(`${emu.emulator.s3Endpoint("eu")}/${bucket}/eu.txt?`)).toBe(true);
+    const res = await fetch(url);
+    expect([res.status, await res.text()]).toEqual([200, "in the eu"]);
+  });
+
   test("sweep --older-than deletes the backing token, and every URL it signed dies with it", async () => {
     const bucket = bucketName("ps-swept");
     emu.emulator.createBucket(bucket);
