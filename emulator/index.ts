@@ -117,6 +117,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     assumptions: resolveAssumptions(options.assumptions),
     // Cloudflare's documented quotas (docs/cloudflare-api.md §1, rate limits).
     quotas: options.quotas ?? { user: 50, account: 500 },
+    clockOffsetMs: options.clockOffsetMs ?? 0,
   });
   const faults = new FaultBook();
   const rateLimiter = new RateLimiter();
@@ -212,6 +213,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       if (o.latencyMs !== undefined) opts.latencyMs = o.latencyMs;
       if (o.tempCredentialCallers !== undefined) opts.tempCredentialCallers = o.tempCredentialCallers;
       if (o.tempAccessKeyId !== undefined) opts.tempAccessKeyId = o.tempAccessKeyId;
+      if (o.clockOffsetMs !== undefined) opts.clockOffsetMs = o.clockOffsetMs;
       if (o.assumptions !== undefined) opts.assumptions = resolveAssumptions(o.assumptions, opts.assumptions);
       // An explicit `rateLimit: undefined` switches the rate limit off.
       if ("rateLimit" in o) opts.rateLimit = o.rateLimit;

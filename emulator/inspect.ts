@@ -62,6 +62,7 @@ export const setSchema = z.strictObject({
     .transform((v) => (v === null ? undefined : v)),
   tempCredentialCallers: z.enum(["parent", "storage-write", "parent-or-storage-write"]).optional(),
   tempAccessKeyId: z.enum(["own", "parent"]).optional(),
+  clockOffsetMs: z.number().int().optional(),
   assumptions: z
     .strictObject(
       Object.fromEntries(

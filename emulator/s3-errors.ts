@@ -21,6 +21,8 @@ export const E = {
       "SignatureDoesNotMatch",
       "The request signature we calculated does not match the signature you provided. Check your secret access key and signing method.",
     ),
+  // [DOCS r2 error codes] 10018 ExpiredRequest, HTTP 403 (a presigned URL past its X-Amz-Expires).
+  expired: () => new S3Error(403, "ExpiredRequest", "Request has expired"),
   malformedAuth: (why: string) => new S3Error(400, "AuthorizationHeaderMalformed", why),
   skewed: () =>
     new S3Error(

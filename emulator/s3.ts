@@ -3,6 +3,7 @@
 // and the XML error answers.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { allows, credentialRefusal, findCredential, type Principal, type S3Need } from "./s3-auth.js";
+import { corsResponseHeaders, preflight } from "./s3-cors.js";
 import { E, S3Error } from "./s3-errors.js";
 import {
   copySource,
@@ -111,9 +112,7 @@ async function authenticate(
   const now = state.now();
   if (signedAt - now > MAX_SKEW_MS) throw E.skewed();
   if (auth.form === "header" && now - signedAt > MAX_SKEW_MS) throw E.skewed();
-  if (auth.form === "query" && now > signedAt + (auth.expiresSeconds ?? 0) * 1000) {
-    throw E.accessDenied("Request has expired");
-  }
+  if (auth.form === "query" && now > signedAt + (auth.expiresSeconds ?? 0) * 1000) throw E.expired();
   const cred = findCredential(state, auth.accessKeyId, auth.sessionToken);
   if (!cred) throw E.unauthorized();
   const declaredHash =
@@ -164,6 +163,12 @@ export async function handleS3(
   const call: S3CallRecord = { method, bucket: bucketName, key, status: 0, at: state.now() };
   state.s3Calls.push(call);
   const raw = await readBody(req);
+  const bucket = bucketName === "" ? undefined : state.bucket(bucketName, jurisdiction);
+  if (method === "OPTIONS") {
+    const answer = preflight(bucket, req.headers, rawPath);
+    call.status = answer.status;
+    return sendReply(res, method, answer);
+  }
   let reply: Reply;
   try {
     const { principal, declaredHash } = await authenticate(state, req, rawPath, query, raw, call);
@@ -203,7 +208,10 @@ export async function handleS3(
     };
   }
   call.status = reply.status;
-  sendReply(res, method, reply);
+  sendReply(res, method, {
+    ...reply,
+    headers: { ...reply.headers, ...corsResponseHeaders(bucket, method, req.headers) },
+  });
 }
 
 /** aws-chunked bodies whose checksum comes after the data, as a trailer. */

@@ -110,6 +110,8 @@ export interface MutableOptions {
   tempAccessKeyId: TempAccessKeyId;
   assumptions: Assumptions;
   quotas: { user: number; account: number };
+  /** How far the emulator's clock runs ahead of the real one (API and S3 alike). */
+  clockOffsetMs: number;
 }
 
 export type TokenStatus = "active" | "disabled" | "expired";
@@ -129,8 +131,13 @@ export class State {
     readonly userId: string,
     readonly groups: PermissionGroup[],
     readonly options: MutableOptions,
-    readonly now: () => number = Date.now,
+    private readonly realNow: () => number = Date.now,
   ) {}
+
+  /** The emulator's time: what every expiry, signature date and log entry is measured against. */
+  now(): number {
+    return this.realNow() + this.options.clockOffsetMs;
+  }
 
   nextSeq(): number {
     this.seq += 1;

@@ -56,6 +56,11 @@ export interface EmulatorOptions {
   rateLimit?: { requests: number; windowMs: number };
   /** Live tokens per owner; default 50 (user) / 500 (account). */
   quotas?: { user: number; account: number };
+  /**
+   * Moves the emulator's clock (its API and S3 endpoints alike) this far ahead of the real one, so a
+   * test can let presigned URLs, tokens and temporary credentials expire without waiting. Default 0.
+   */
+  clockOffsetMs?: number;
 }
 
 export type SettableOptions = Partial<
@@ -68,6 +73,7 @@ export type SettableOptions = Partial<
     | "tempCredentialCallers"
     | "tempAccessKeyId"
     | "assumptions"
+    | "clockOffsetMs"
   >
 >;
 

@@ -1,5 +1,5 @@
 // Relative links in the repository's Markdown (README.md and the other top-level documents,
-// docs/*.md, worker/ and emulator/) point at files that exist and at headings that exist (GitHub's
+// docs/*.md and the example front end's README, worker/ and emulator/) point at files that exist and at headings that exist (GitHub's
 // anchor rules: lower case, punctuation dropped, spaces to hyphens, -1, -2 for repeats).
 import fs from "node:fs";
 import path from "node:path";
@@ -14,6 +14,7 @@ const pages = [
   "BENCHMARKS.md",
   "worker/README.md",
   "emulator/README.md",
+  "docs/examples/front-end/README.md",
   ...fs
     .readdirSync(path.join(repoRoot, "docs"))
     .filter((file) => file.endsWith(".md"))

@@ -1,7 +1,8 @@
 // The emulator's bucket CORS routes (`…/r2/buckets/{b}/cors`): the SDK's camelCase body, who may
 // call, jurisdictions, and the rules as S3's GetBucketCors shows them.
 import { GetBucketCorsCommand } from "@aws-sdk/client-s3";
-import { describe, expect, it } from "vitest";
+import { AwsClient } from "aws4fetch";
+import { beforeEach, describe, expect, it } from "vitest";
 import { useEmulator } from "../helpers/use-emulator.js";
 import { client, STORAGE_READ, s3For, s3Status, tokenCreds } from "./support.js";
 
@@ -124,5 +125,95 @@ describe("bucket CORS over the REST API", () => {
       },
       { AllowedOrigins: ["*"], AllowedMethods: ["GET"] },
     ]);
+  });
+});
+
+describe("bucket CORS at the S3 endpoint, as a browser meets it", () => {
+  const ORIGIN = "http://localhost:5173";
+  const preflight = (bucket: string, headers: Record<string, string>, jurisdiction?: "eu") =>
+    fetch(`${emu.emulator.s3Endpoint(jurisdiction)}/${bucket}/uploads/photo.jpg`, {
+      method: "OPTIONS",
+      headers,
+    });
+  const asks = {
+    origin: ORIGIN,
+    "access-control-request-method": "PUT",
+    "access-control-request-headers": "Content-Type",
+  };
+  const corsHeaders = (res: Response) =>
+    Object.fromEntries([...res.headers].filter(([name]) => name.startsWith("access-control-")));
+
+  beforeEach(async () => {
+    await api("DELETE", cors("site"), emu.minter.value);
+    await api("DELETE", cors("site-eu"), emu.minter.value, undefined, { "cf-r2-jurisdiction": "eu" });
+    emu.emulator.resetCalls();
+  });
+
+  it("refuses a preflight until a rule allows the origin, then answers it from the rule", async () => {
+    const before = await preflight("site", asks);
+    expect([before.status, corsHeaders(before)]).toEqual([403, {}]);
+    expect(await before.text()).toContain("<Code>AccessDenied</Code>");
+
+    await api("PUT", cors("site"), emu.minter.value, { rules: RULES });
+    const after = await preflight("site", asks);
+    expect([after.status, corsHeaders(after)]).toEqual([
+      200,
+      {
+        "access-control-allow-origin": ORIGIN,
+        "access-control-allow-methods": "GET, PUT, HEAD",
+        "access-control-allow-headers": "content-type",
+        "access-control-max-age": "3600",
+        "access-control-expose-headers": "ETag",
+      },
+    ]);
+    expect(emu.emulator.s3Calls.map((c) => [c.method, c.status])).toEqual([
+      ["OPTIONS", 403],
+      ["OPTIONS", 200],
+    ]);
+  });
+
+  it("refuses what no rule allows: another origin, a method, a header; a * rule allows any origin for its methods", async () => {
+    await api("PUT", cors("site"), emu.minter.value, { rules: RULES });
+    const cases: [Record<string, string>, number][] = [
+      [{ ...asks, origin: "https://evil.example" }, 403],
+      [{ ...asks, "access-control-request-method": "DELETE" }, 403],
+      [{ ...asks, "access-control-request-headers": "content-type, x-amz-meta-owner" }, 403],
+      [{ origin: "https://anyone.example", "access-control-request-method": "GET" }, 200],
+      [{ origin: ORIGIN }, 400],
+      [{ "access-control-request-method": "PUT" }, 400],
+    ];
+    for (const [headers, status] of cases) {
+      expect((await preflight("site", headers)).status, JSON.stringify(headers)).toBe(status);
+    }
+    const any = await preflight("site", {
+      origin: "https://anyone.example",
+      "access-control-request-method": "GET",
+    });
+    expect(any.headers.get("access-control-allow-origin")).toBe("*");
+    expect((await preflight("no-such-bucket", asks)).status).toBe(404);
+  });
+
+  it("adds Access-Control-Allow-Origin and the exposed headers to requests from an allowed origin, errors included", async () => {
+    await api("PUT", cors("site"), emu.minter.value, { rules: RULES });
+    const s3 = new AwsClient({ ...tokenCreds(emu.minter), service: "s3", region: "auto", retries: 0 });
+    const url = `${emu.emulator.s3Endpoint()}/site/hello.txt`;
+    const put = await s3.fetch(url, { method: "PUT", body: "hi", headers: { origin: ORIGIN } });
+    expect([put.status, corsHeaders(put)]).toEqual([
+      200,
+      { "access-control-allow-origin": ORIGIN, "access-control-expose-headers": "ETag" },
+    ]);
+    const missing = await s3.fetch(`${url}.missing`, { headers: { origin: ORIGIN } });
+    expect([missing.status, missing.headers.get("access-control-allow-origin")]).toEqual([404, ORIGIN]);
+    // The * rule allows any origin, but only to GET.
+    const stranger = await s3.fetch(url, { method: "HEAD", headers: { origin: "https://evil.example" } });
+    expect([stranger.status, corsHeaders(stranger)]).toEqual([200, {}]);
+    const noOrigin = await s3.fetch(url);
+    expect(corsHeaders(noOrigin)).toEqual({});
+  });
+
+  it("reads the rules of the bucket in the listener's jurisdiction", async () => {
+    await api("PUT", cors("site-eu"), emu.minter.value, { rules: RULES }, { "cf-r2-jurisdiction": "eu" });
+    expect((await preflight("site-eu", asks, "eu")).status).toBe(200);
+    expect((await preflight("site", asks)).status).toBe(403);
   });
 });

@@ -171,4 +171,41 @@ describe("S3 endpoint", () => {
     expect(tampered.status).toBe(403);
     expect(await tampered.text()).toContain("<Code>SignatureDoesNotMatch</Code>");
   });
+
+  it("answers a presigned URL past its X-Amz-Expires 403 ExpiredRequest once the clock moves on", async () => {
+    const t = await mint();
+    emu.emulator.putObject("granted", "pre/late.txt", "late");
+    const endpoint = new URL(emu.emulator.s3Endpoint());
+    const signer = new SignatureV4({
+      service: "s3",
+      region: "auto",
+      credentials: tokenCreds(t),
+      sha256: NodeHash,
+      uriEscapePath: false,
+    });
+    const signed = await signer.presign(
+      {
+        method: "GET",
+        protocol: "http:",
+        hostname: endpoint.hostname,
+        port: Number(endpoint.port),
+        path: "/granted/pre/late.txt",
+        query: {},
+        headers: { host: endpoint.host, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" },
+      },
+      { expiresIn: 120 },
+    );
+    const qs = new URLSearchParams(signed.query as Record<string, string>).toString();
+    const url = `${emu.emulator.s3Endpoint()}${signed.path}?${qs}`;
+    emu.emulator.set({ clockOffsetMs: 110_000 });
+    expect((await fetch(url)).status).toBe(200);
+    // POST /set moves it too, for the demo and other processes.
+    await fetch(`${emu.emulator.inspectUrl}/set`, {
+      method: "POST",
+      body: JSON.stringify({ clockOffsetMs: 121_000 }),
+    });
+    const late = await fetch(url);
+    expect(late.status).toBe(403);
+    expect(await late.text()).toContain("<Code>ExpiredRequest</Code>");
+  });
 });

@@ -1,5 +1,6 @@
 /**
- * The Debian programs some tests drive (real S3 clients, a real proxy, the shell tools of the docs),
+ * The Debian programs some tests drive (real S3 clients, a real proxy, the shell tools of the docs,
+ * a real browser),
  * in one table. The suite's global set-up installs the missing ones when it may (root, or sudo
  * without a password) and records what is still missing; a test that needs one calls `needClients`,
  * which skips it with the install line on a developer's machine and fails it under CI, where nothing
@@ -29,6 +30,8 @@ export const CLIENTS = {
   },
   curl: { pkg: "curl", paths: ["/usr/bin/curl"] },
   jq: { pkg: "jq", paths: ["/usr/bin/jq"] },
+  // Driven by playwright-core, which never downloads a browser of its own.
+  chromium: { pkg: "chromium", paths: ["/usr/bin/chromium"] },
 } as const satisfies Record<string, ClientSpec>;
 export type ClientName = keyof typeof CLIENTS;
 export const CLIENT_NAMES = Object.keys(CLIENTS) as ClientName[];

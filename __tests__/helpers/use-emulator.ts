@@ -81,6 +81,7 @@ const TEST_SETTINGS = {
   tempCredentialCallers: DEFAULT_TEMP_CREDENTIAL_CALLERS,
   tempAccessKeyId: DEFAULT_TEMP_ACCESS_KEY_ID,
   assumptions: { ...DEFAULT_ASSUMPTIONS },
+  clockOffsetMs: 0,
 } satisfies SettableOptions;
 
 const SETTABLE = Object.keys(TEST_SETTINGS) as (keyof SettableOptions)[];

@@ -302,3 +302,39 @@ describe("CloudflareClient", () => {
     expect(events).toEqual([]);
   });
 });
+
+describe("hints that depend on the call", () => {
+  const cors = "/accounts/0123456789abcdef0123456789abcdef/r2/buckets/site/cors";
+  const hintOf = async (method: "GET" | "PUT" | "DELETE", path: string, status: number, code: number) => {
+    script = [fail(status, [{ code, message: "refused" }])];
+    const error = await client()
+      .request({
+        method,
+        path,
+        token: "t0k3n",
+        result: z.unknown(),
+        ...(method === "PUT" ? { body: {} } : {}),
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CloudflareError);
+    return (error as CloudflareError).hint ?? "";
+  };
+
+  it("a refusal of bucket CORS names the group that call needs: Storage Read to read, Storage Write to change", async () => {
+    expect(await hintOf("GET", cors, 403, 10000)).toMatch(
+      /^Reading a bucket's CORS policy needs Workers R2 Storage Read/,
+    );
+    for (const method of ["PUT", "DELETE"] as const) {
+      expect(await hintOf(method, cors, 403, 9109)).toMatch(
+        /^Changing a bucket's CORS policy needs Workers R2 Storage Write/,
+      );
+    }
+    expect(await hintOf("PUT", cors, 400, 10040)).toContain('camelCase inside a "rules" wrapper');
+  });
+
+  it("other calls, and other answers on the same path, keep the hints of their codes", async () => {
+    const bucket = "/accounts/0123456789abcdef0123456789abcdef/r2/buckets/site";
+    expect(await hintOf("GET", bucket, 403, 10000)).toMatch(/^Authentication error/);
+    expect(await hintOf("GET", cors, 404, 10006)).toMatch(/^The bucket does not exist/);
+  });
+});

@@ -95,6 +95,7 @@ export interface S3Answer {
   /** The S3 error `<Code>`, when the body is an S3 error. */
   code: string | undefined;
   text: string;
+  headers: Headers;
 }
 
 /** The S3 credentials of an API token: its id and the SHA-256 of its value (docs/cloudflare-api.md §4). */
@@ -124,7 +125,7 @@ export async function callS3(
     : await fetch(url, request);
   const text = request.method === "HEAD" ? "" : await response.text();
   const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1];
-  return { status: response.status, code, text };
+  return { status: response.status, code, text, headers: response.headers };
 }
 
 export function describeS3(a: S3Answer): string {

@@ -1,3 +1,42 @@
+const CORS = `Usage: r2-ephemeral-credentials cors get|set|clear --bucket NAME [flags]
+
+Reads or changes a bucket's CORS policy, which decides what web pages on other origins may do
+with the bucket in a browser (a front end uploading with a presigned URL needs one). Cloudflare
+keeps it per bucket; set replaces the whole policy.
+
+  cors get     print the policy as JSON in the API's shape (empty rules when there is none)
+  cors set     replace it: shows the old policy on stderr, then prints the new one
+  cors clear   remove it: shows the old policy on stderr
+
+Flags (every sub-command):
+  --bucket NAME          the bucket
+  --jurisdiction J       default, eu, us, fedramp
+  --account-id ID        default: CLOUDFLARE_ACCOUNT_ID
+  --api-url URL          default: https://api.cloudflare.com/client/v4
+
+Flags of set, one rule:
+  --origin O             an origin that may call the bucket: scheme://host[:port], no path
+                         or trailing slash, e.g. https://my-site.pages.dev; repeatable; * for any
+  --method M             GET, PUT, POST, DELETE or HEAD; repeatable; at least one
+  --header H             a request header pages may send, e.g. content-type; repeatable
+  --expose-header H      a response header pages may read, e.g. ETag; repeatable
+  --max-age D            how long browsers may cache the preflight (at most 1d; browsers
+                         cap it at about 2h)
+or several rules:
+  --file rules.json      the API's shape: { "rules": [{ "allowed": { "origins": […],
+                         "methods": […], "headers": […] }, "exposeHeaders": […],
+                         "maxAgeSeconds": 3600, "id": "…" }] } (not the dashboard's
+                         [{ "AllowedOrigins": … }] shape)
+
+The token needs Workers R2 Storage Read on the account for get, Workers R2 Storage Write for
+set and clear. Browsers may take up to 30 s to see a change.
+
+Examples:
+  r2-ephemeral-credentials cors set --bucket uploads --origin https://my-site.pages.dev \\
+    --origin http://localhost:5173 --method PUT --method GET --header content-type --expose-header ETag
+  r2-ephemeral-credentials cors get --bucket uploads > cors.json
+  r2-ephemeral-credentials cors set --bucket uploads --file cors.json`;
+
 /** Help texts: what each command does, its flags, and examples a reader can paste. */
 export const HELP: Record<string, string> = {
   main: `r2-ephemeral-credentials — short-lived, bucket-scoped Cloudflare R2 credentials
@@ -8,6 +47,8 @@ Commands:
   mint               mint credentials for one or more buckets and print them
   exec               run a command with credentials that are revoked when it ends
   configure-profile  write an AWS profile that fetches and refreshes credentials by itself
+  presign            print presigned URLs for objects (for browsers and curl), backed by a new token
+  cors               get, set or clear a bucket's CORS policy (what browsers may do with it)
   revoke             delete a child token (and every temporary credential minted from it)
   sweep              delete this tool's child tokens that are expired or older than a limit
   rescope            add a bucket to an API token's policy, or remove one
@@ -69,6 +110,49 @@ Examples:
   python3 sync.py   # boto3 reads the AWS_* variables from the environment
 
 Revoke afterwards with 'r2-ephemeral-credentials revoke --token-id <token-id from the output>'.`,
+
+  presign: `Usage: r2-ephemeral-credentials presign --bucket NAME --key KEY [--key KEY …] [flags]
+
+Prints one presigned URL per key, one a line: a browser, curl or any HTTP client can GET,
+HEAD, PUT or DELETE that object with it, without credentials, until it expires. A presigned
+URL IS a credential: anyone who has it can use it. Keep it out of logs.
+
+By default it mints a child token for the bucket (object-read-only for GET and HEAD,
+object-read-write for PUT and DELETE) that lives exactly as long as the URLs, waits until
+the S3 endpoint accepts it, and does not revoke it: revoking the token kills its URLs. The
+token id is on stderr (and in --format json).
+
+Flags:
+  --bucket NAME           the bucket
+  --key KEY               an object key; repeat for several
+  --method M              GET (default), HEAD, PUT or DELETE
+  --expires D             how long the URLs work: 60 s to 7 d, e.g. 15m, 1h (default), 2d
+  --from-env              sign with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (and
+                          AWS_SESSION_TOKEN, AWS_ENDPOINT_URL_S3) instead of minting
+  --format F              text (default: one URL a line) or json (key, method, url,
+                          expires-at, token-id per key)
+  --jurisdiction J        default, eu, us, fedramp
+  --token-scope S         account (default) or user
+  --token-name NAME       the child token's name (a unique mint id is appended)
+  --wait-timeout S        seconds to wait for the S3 endpoint (default 60, 0 = no wait)
+  --account-id ID         default: CLOUDFLARE_ACCOUNT_ID
+  --api-url URL           default: https://api.cloudflare.com/client/v4
+  --s3-endpoint URL       default: derived from the account and jurisdiction; presigned URLs
+                          work only on <account>.r2.cloudflarestorage.com, not custom domains
+  --quiet                 nothing on stderr
+
+A browser needs the bucket's CORS policy to allow the page's origin: see 'cors --help'.
+'sweep --older-than' deletes the backing token once it is older than that, and its URLs with it.
+
+Examples:
+  r2-ephemeral-credentials presign --bucket reports --key 2026/q3.pdf --expires 2d
+  url=$(r2-ephemeral-credentials presign --bucket uploads --key in/photo.jpg --method PUT --expires 15m)
+  curl --upload-file photo.jpg "$url"`,
+
+  cors: CORS,
+  "cors get": CORS,
+  "cors set": CORS,
+  "cors clear": CORS,
 
   revoke: `Usage: r2-ephemeral-credentials revoke --token-id ID [flags]
 

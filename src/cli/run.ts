@@ -1,9 +1,11 @@
 import { parseArgs } from "node:util";
 import { ActionError, describeError } from "../errors.js";
 import { configureProfileCommand } from "./commands/configure-profile.js";
+import { corsClearCommand, corsCommand, corsGetCommand, corsSetCommand } from "./commands/cors.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { execCommand } from "./commands/exec.js";
 import { mintCommand } from "./commands/mint.js";
+import { presignCommand } from "./commands/presign.js";
 import { rescopeCommand } from "./commands/rescope.js";
 import { revokeCommand } from "./commands/revoke.js";
 import { sweepCommand } from "./commands/sweep.js";
@@ -14,6 +16,11 @@ export type { CliDeps } from "./common.js";
 
 const COMMANDS = {
   mint: mintCommand,
+  presign: presignCommand,
+  cors: corsCommand,
+  "cors get": corsGetCommand,
+  "cors set": corsSetCommand,
+  "cors clear": corsClearCommand,
   revoke: revokeCommand,
   sweep: sweepCommand,
   rescope: rescopeCommand,
@@ -23,9 +30,15 @@ const COMMANDS = {
 } satisfies Record<string, CommandSpec>;
 type Command = keyof typeof COMMANDS;
 
+/** A command with sub-commands (`cors get`) is one entry of COMMANDS, named by both words. */
+function commandWords(argv: string[]): string[] {
+  const [first, second, ...rest] = argv;
+  return `${first} ${second}` in COMMANDS ? [`${first} ${second}`, ...rest] : argv;
+}
+
 /** The CLI: parse, dispatch, and turn every failure into one line on stderr and an exit code. */
 export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
-  const [name, ...rest] = argv;
+  const [name, ...rest] = commandWords(argv);
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     (name === undefined ? deps.stderr : deps.stdout)(`${HELP.main}\n`);
     return name === undefined ? EXIT.usage : EXIT.ok;

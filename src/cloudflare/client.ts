@@ -242,6 +242,7 @@ export class CloudflareClient {
           status,
           errors.map((e) => e.code),
           errors.map((e) => e.message),
+          { method, path },
         ),
       );
     }

@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
 import type { Jurisdiction, LocationHint, Permission } from "../terms.js";
-import type { CloudflareClient } from "./client.js";
+import { type CloudflareClient, CloudflareError } from "./client.js";
 
 const nonEmpty = z.string().check(z.minLength(1));
 
@@ -88,4 +88,92 @@ export function createBucket(
     body: { name, ...(locationHint ? { locationHint } : {}) },
     result: bucketSchema,
   });
+}
+
+/** The methods a bucket CORS rule may allow ([SDK] r2/buckets/cors.ts). */
+export const CORS_METHODS = ["GET", "PUT", "POST", "DELETE", "HEAD"] as const;
+export type CorsMethod = (typeof CORS_METHODS)[number];
+
+/**
+ * A bucket CORS rule as the REST API writes it: camelCase inside a `rules` wrapper, not S3's
+ * PascalCase (docs/cloudflare-api.md §5). Loose, so a field Cloudflare adds later does not fail a
+ * read; what users write is held to the strict rules of src/cors.ts.
+ */
+const corsRuleSchema = z.looseObject({
+  id: z.optional(z.string()),
+  allowed: z.looseObject({
+    origins: z.array(z.string()),
+    methods: z.array(z.string()),
+    headers: z.optional(z.array(z.string())),
+  }),
+  exposeHeaders: z.optional(z.array(z.string())),
+  maxAgeSeconds: z.optional(z.number()),
+});
+export type CorsRule = z.infer<typeof corsRuleSchema>;
+
+const corsPolicySchema = z.looseObject({ rules: z.array(corsRuleSchema) });
+
+function corsPath(target: BucketTarget, bucket: string): string {
+  return `/accounts/${target.accountId}/r2/buckets/${encodeURIComponent(bucket)}/cors`;
+}
+
+/**
+ * GET …/r2/buckets/{b}/cors: the bucket's rules, or none.
+ * Assumption (conformance: cors-unset): a bucket without a policy answers 404 with code 10059.
+ */
+export async function getBucketCors(
+  client: CloudflareClient,
+  target: BucketTarget,
+  bucket: string,
+): Promise<CorsRule[]> {
+  try {
+    const policy = await client.request({
+      method: "GET",
+      path: corsPath(target, bucket),
+      subject: `bucket ${bucket}`,
+      token: target.token,
+      headers: jurisdictionHeader(target.jurisdiction),
+      result: corsPolicySchema,
+    });
+    return policy.rules;
+  } catch (error) {
+    if (error instanceof CloudflareError && error.status === 404 && error.hasCode(10059)) return [];
+    throw error;
+  }
+}
+
+/** A write to a bucket's CORS policy: PUT replaces it whole, DELETE removes it. */
+async function writeBucketCors(
+  client: CloudflareClient,
+  target: BucketTarget,
+  bucket: string,
+  change: { method: "PUT"; body: { rules: readonly CorsRule[] } } | { method: "DELETE" },
+): Promise<void> {
+  await client.request({
+    ...change,
+    path: corsPath(target, bucket),
+    subject: `bucket ${bucket}`,
+    token: target.token,
+    headers: jurisdictionHeader(target.jurisdiction),
+    result: z.unknown(),
+  });
+}
+
+/** PUT …/r2/buckets/{b}/cors: replaces the bucket's whole policy with these rules. */
+export function putBucketCors(
+  client: CloudflareClient,
+  target: BucketTarget,
+  bucket: string,
+  rules: readonly CorsRule[],
+): Promise<void> {
+  return writeBucketCors(client, target, bucket, { method: "PUT", body: { rules } });
+}
+
+/** DELETE …/r2/buckets/{b}/cors: removes the policy (deleting none is no error either). */
+export function deleteBucketCors(
+  client: CloudflareClient,
+  target: BucketTarget,
+  bucket: string,
+): Promise<void> {
+  return writeBucketCors(client, target, bucket, { method: "DELETE" });
 }

@@ -4,17 +4,51 @@ import { isDeepStrictEqual } from "node:util";
 import { type Check, Findings, refuted, skipped } from "../check.js";
 import { answerIs, describeAnswer, describeS3, randomHex, type S3Answer } from "../http.js";
 
+const ORIGIN = "https://example.com";
+
 /** CORS rules in the REST API's camelCase shape (docs/cloudflare-api.md §5). */
 const RULES = [
   {
     id: "conformance",
-    allowed: { origins: ["https://example.com"], methods: ["GET", "PUT"], headers: ["content-type"] },
+    allowed: { origins: [ORIGIN], methods: ["GET", "PUT"], headers: ["content-type"] },
     exposeHeaders: ["ETag"],
     maxAgeSeconds: 600,
   },
 ];
 
 type Ctx = Parameters<Check["run"]>[0];
+
+/** Whether a comma-separated header value names `item` (case-insensitively). */
+function listed(value: string | null, item: string): boolean {
+  return (value ?? "")
+    .split(",")
+    .map((v) => v.trim().toLowerCase())
+    .includes(item.toLowerCase());
+}
+
+/** An S3 answer with its Access-Control-* headers, the way refuted lines quote it. */
+function describeCors(a: S3Answer): string {
+  const cors = [...a.headers].filter(([name]) => name.startsWith("access-control-"));
+  return `${describeS3(a)}${cors.length > 0 ? ` with ${cors.map(([n, v]) => `${n}: ${v}`).join(", ")}` : ", no CORS headers"}`;
+}
+
+/**
+ * Asks until `applied` holds or 30 s pass: "CORS rule propagation can, in rare cases, take up to 30
+ * seconds" (Cloudflare's CORS docs). Returns the last answer either way.
+ */
+async function untilCorsApplies(
+  ctx: Ctx,
+  ask: () => Promise<S3Answer>,
+  applied: (a: S3Answer) => boolean,
+): Promise<S3Answer> {
+  let answer = await ask();
+  const start = Date.now();
+  while (!applied(answer) && Date.now() - start < Math.min(ctx.readyTimeoutMs, 30_000)) {
+    await sleep(ctx.pollIntervalMs, undefined, { signal: ctx.signal });
+    answer = await ask();
+  }
+  return answer;
+}
 const cors = async (ctx: Ctx) => ctx.account(`/r2/buckets/${await ctx.bucket()}/cors`);
 
 interface TempCreds {
@@ -178,17 +212,84 @@ export const r2Checks: Check[] = [
       const put = await ctx.api("PUT", path, { body: { rules: RULES } });
       if (put.status !== 200) return refuted(`PUT: ${describeAnswer(put)}`);
       try {
-        // "CORS rule propagation can, in rare cases, take up to 30 seconds" (Cloudflare's CORS docs).
         const shows = (a: S3Answer) =>
-          a.status === 200 && a.text.includes("<AllowedOrigin>https://example.com</AllowedOrigin>");
-        let got = await ctx.s3(`/${bucket}?cors`, creds);
-        const start = Date.now();
-        while (!shows(got) && Date.now() - start < Math.min(ctx.readyTimeoutMs, 30_000)) {
-          await sleep(ctx.pollIntervalMs, undefined, { signal: ctx.signal });
-          got = await ctx.s3(`/${bucket}?cors`, creds);
-        }
+          a.status === 200 && a.text.includes(`<AllowedOrigin>${ORIGIN}</AllowedOrigin>`);
+        const got = await untilCorsApplies(ctx, () => ctx.s3(`/${bucket}?cors`, creds), shows);
         const f = new Findings();
         f.expect(shows(got), `GetBucketCors: ${describeS3(got)}`);
+        return f.verdict;
+      } finally {
+        await ctx.api("DELETE", path);
+      }
+    },
+  },
+  {
+    id: "cors-preflight",
+    assumption:
+      "A browser preflight (OPTIONS with Origin) is refused with 403 and no CORS headers until a rule allows it, then answered 200 with the origin, the rule's methods, the requested headers and its max age.",
+    async run(ctx) {
+      const [path, bucket] = await Promise.all([cors(ctx), ctx.bucketAtS3()]);
+      const preflight = () =>
+        ctx.s3(`/${bucket}/conformance/cors.txt`, undefined, {
+          method: "OPTIONS",
+          headers: {
+            origin: ORIGIN,
+            "access-control-request-method": "PUT",
+            "access-control-request-headers": "content-type",
+          },
+        });
+      const f = new Findings();
+      const before = await preflight();
+      f.expect(
+        before.status === 403 && !before.headers.has("access-control-allow-origin"),
+        `before any rule: ${describeCors(before)}`,
+      );
+      const put = await ctx.api("PUT", path, { body: { rules: RULES } });
+      if (put.status !== 200) return refuted(`PUT: ${describeAnswer(put)}`);
+      try {
+        const after = await untilCorsApplies(ctx, preflight, (a) => a.status === 200);
+        const h = after.headers;
+        f.expect(
+          after.status === 200 &&
+            h.get("access-control-allow-origin") === ORIGIN &&
+            listed(h.get("access-control-allow-methods"), "PUT") &&
+            listed(h.get("access-control-allow-headers"), "content-type") &&
+            h.get("access-control-max-age") === "600",
+          `after the rule: ${describeCors(after)}`,
+        );
+        return f.verdict;
+      } finally {
+        await ctx.api("DELETE", path);
+      }
+    },
+  },
+  {
+    id: "cors-response-headers",
+    assumption:
+      "A signed request with an Origin a rule allows gets Access-Control-Allow-Origin and the rule's Access-Control-Expose-Headers; another Origin gets neither.",
+    async run(ctx) {
+      const [path, probe, creds] = await Promise.all([cors(ctx), ctx.probeObject(), ctx.selfS3()]);
+      const get = (origin: string) => ctx.s3(`/${probe.bucket}/${probe.key}`, creds, { headers: { origin } });
+      const put = await ctx.api("PUT", path, { body: { rules: RULES } });
+      if (put.status !== 200) return refuted(`PUT: ${describeAnswer(put)}`);
+      try {
+        const f = new Findings();
+        const allowed = await untilCorsApplies(
+          ctx,
+          () => get(ORIGIN),
+          (a) => a.headers.has("access-control-allow-origin"),
+        );
+        f.expect(
+          allowed.status === 200 &&
+            allowed.headers.get("access-control-allow-origin") === ORIGIN &&
+            listed(allowed.headers.get("access-control-expose-headers"), "etag"),
+          `an allowed Origin: ${describeCors(allowed)}`,
+        );
+        const other = await get("https://other.example.net");
+        f.expect(
+          other.status === 200 && !other.headers.has("access-control-allow-origin"),
+          `another Origin: ${describeCors(other)}`,
+        );
         return f.verdict;
       } finally {
         await ctx.api("DELETE", path);
