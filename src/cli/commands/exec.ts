@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
+import path from "node:path";
 import { CloudflareClient } from "../../cloudflare/client.js";
 import { revokeToken } from "../../cloudflare/tokens.js";
 import type { Config } from "../../config.js";
@@ -59,6 +60,20 @@ function terminalSignalsChild(): boolean {
   }
 }
 
+/** Whether `file` names something that exists: as a path when it has a slash, else in a PATH directory. */
+function findsSomething(file: string, searchPath: string): boolean {
+  const exists = (candidate: string) => {
+    try {
+      fs.statSync(candidate);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (file.includes("/")) return exists(file);
+  return searchPath.split(":").some((dir) => exists(path.join(dir || ".", file)));
+}
+
 type Ended =
   | { kind: "exited"; status: number; how: string }
   | { kind: "not-started"; status: number; how: string };
@@ -75,7 +90,9 @@ function runChild(
     started(child);
     child.on("error", (error: NodeJS.ErrnoException) => {
       // Shells' conventions: 127 when there is nothing to run, 126 when it is there but cannot run.
-      const missing = error.code === "ENOENT" || error.code === "ENOTDIR";
+      // The error code alone cannot tell: execvp reports EACCES for a name found nowhere when one
+      // directory of PATH could not be searched, so look for the file the way a shell does.
+      const missing = !findsSomething(file, env.PATH ?? "");
       resolve({
         kind: "not-started",
         status: missing ? 127 : 126,
