@@ -15,6 +15,7 @@ import { startEmulator } from "../emulator/index.js";
 import { type BaselineResult, runBaseline } from "./bench/baseline.js";
 import { type BurstResult, measureBurst } from "./bench/burst.js";
 import { hyperfineCachedCall, measureExecStart } from "./bench/cli.js";
+import { hyperfineRow, type VersusBareNode } from "./bench/hyperfine.js";
 import { describeMachine } from "./bench/machine.js";
 import {
   benchModes,
@@ -25,7 +26,7 @@ import {
   sameCalls,
 } from "./bench/modes.js";
 import { benchmarksMarkdown } from "./bench/report.js";
-import { bundleSizes, type Hyperfine, hyperfineStartup, measureStartup } from "./bench/startup.js";
+import { bundleSizes, hyperfineStartup, measureStartup } from "./bench/startup.js";
 import { bytes, median, ms, ratio } from "./bench/stats.js";
 import { type Row, renderText } from "./bench/table.js";
 import { repoRoot } from "./harness/runner.js";
@@ -118,9 +119,9 @@ let sleepResult: BaselineResult | undefined;
 let pollResult: BaselineResult | undefined;
 let samples: Map<string, ModeSample[]>;
 let startup: Awaited<ReturnType<typeof measureStartup>>;
-let hyperfine: Hyperfine;
+let hyperfine: VersusBareNode;
 let execStart: Awaited<ReturnType<typeof measureExecStart>>;
-let cachedCall: Awaited<ReturnType<typeof hyperfineCachedCall>>;
+let cachedCall: VersusBareNode;
 let modeLabels: string[] = [];
 // Kills the sleeping baseline if the bench fails before it ends.
 const stopBaseline = new AbortController();
@@ -150,7 +151,7 @@ try {
   progress(
     "skipped" in hyperfine
       ? `hyperfine: skipped (${hyperfine.skipped})`
-      : `hyperfine: main ${hyperfine.mainMedianMs.toFixed(1)} ms, node -e 0 ${hyperfine.bareMedianMs.toFixed(1)} ms`,
+      : `hyperfine: main ${hyperfine.medianMs.toFixed(1)} ms, node -e 0 ${hyperfine.bareMedianMs.toFixed(1)} ms`,
   );
 
   execStart = await measureExecStart(startupRuns, progress);
@@ -261,13 +262,7 @@ rows.push(
     detail: `runs ${startup.bareMs.join(", ")} ms`,
   },
   { figure: "start-up ratio, main / bare node", value: ratio(startup.mainMedian, startup.bareMedian) },
-  "skipped" in hyperfine
-    ? { figure: "hyperfine cross-check", value: "skipped", detail: hyperfine.skipped }
-    : {
-        figure: "hyperfine: main to input-validation exit / node -e 0",
-        value: ratio(hyperfine.mainMedianMs, hyperfine.bareMedianMs),
-        detail: `${hyperfine.mainMedianMs.toFixed(1)} ms ± ${hyperfine.mainStddevMs.toFixed(1)} / ${hyperfine.bareMedianMs.toFixed(1)} ms ± ${hyperfine.bareStddevMs.toFixed(1)} (median ± sd of ${hyperfine.runs} runs)`,
-      },
+  hyperfineRow("hyperfine cross-check", "hyperfine: main to input-validation exit / node -e 0", hyperfine),
 );
 
 rows.push({ section: "the CLI on a laptop (emulator without latency or propagation delay)" });
@@ -277,13 +272,11 @@ rows.push(
     value: ms(execStart.medianMs),
     detail: `median of ${execStart.runs} after a warm-up (mint and readiness included; CMD is sh + date); runs ${execStart.ms.join(", ")} ms`,
   },
-  "skipped" in cachedCall
-    ? { figure: "cached credential-process call", value: "skipped", detail: cachedCall.skipped }
-    : {
-        figure: "hyperfine: cached credential-process call / node -e 0",
-        value: ratio(cachedCall.cachedMedianMs, cachedCall.bareMedianMs),
-        detail: `${cachedCall.cachedMedianMs.toFixed(1)} ms ± ${cachedCall.cachedStddevMs.toFixed(1)} / ${cachedCall.bareMedianMs.toFixed(1)} ms ± ${cachedCall.bareStddevMs.toFixed(1)} (median ± sd of ${cachedCall.runs} runs)`,
-      },
+  hyperfineRow(
+    "cached credential-process call",
+    "hyperfine: cached credential-process call / node -e 0",
+    cachedCall,
+  ),
 );
 
 rows.push({ section: "bundle sizes (every .js file shipped, as committed)" });

@@ -6,6 +6,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { startEmulator } from "../../emulator/index.js";
+import { type VersusBareNode, versusBareNode } from "./hyperfine.js";
 import { actionNode, run, which } from "./proc.js";
 import { distDir } from "./startup.js";
 import { median } from "./stats.js";
@@ -18,16 +19,6 @@ export interface ExecStart {
   ms: number[];
   medianMs: number;
 }
-
-export type CachedCall =
-  | { skipped: string }
-  | {
-      runs: number;
-      cachedMedianMs: number;
-      bareMedianMs: number;
-      cachedStddevMs: number;
-      bareStddevMs: number;
-    };
 
 type Emulator = Awaited<ReturnType<typeof startEmulator>>;
 
@@ -84,46 +75,13 @@ export function measureExecStart(runs: number, progress: (line: string) => void)
 }
 
 /** hyperfine: a credential-process call answered from the cache, against `node -e 0`. */
-export function hyperfineCachedCall(runs: number): Promise<CachedCall> {
-  const hyperfine = which("hyperfine");
-  if (!hyperfine)
+export function hyperfineCachedCall(runs: number): Promise<VersusBareNode> {
+  if (!which("hyperfine"))
     return Promise.resolve({ skipped: "hyperfine is not installed (Debian package hyperfine)" });
   return withEmulator(async (env, flags) => {
-    const node = actionNode();
     const args = [cliScript(), "mint", "--format", "credential-process", ...flags];
-    const first = await run(node, args, { env });
+    const first = await run(actionNode(), args, { env });
     if (first.exitCode !== 0) return { skipped: `the first (minting) call failed: ${first.stderr.trim()}` };
-    const out = path.join(env.HOME as string, "hyperfine.json");
-    const result = await run(
-      hyperfine,
-      [
-        "-N",
-        "--style",
-        "none",
-        "--warmup",
-        "3",
-        "--runs",
-        String(runs),
-        "--export-json",
-        out,
-        `${node} -e 0`,
-        [node, ...args].join(" "),
-      ],
-      { env, timeoutMs: 120_000 },
-    );
-    if (result.exitCode !== 0)
-      return { skipped: `hyperfine exited ${result.exitCode}: ${result.stderr.trim()}` };
-    const json = JSON.parse(fs.readFileSync(out, "utf8")) as {
-      results: { median: number; stddev: number | null }[];
-    };
-    const [bare, cached] = json.results;
-    if (!bare || !cached) return { skipped: "hyperfine wrote no results" };
-    return {
-      runs,
-      bareMedianMs: bare.median * 1000,
-      cachedMedianMs: cached.median * 1000,
-      bareStddevMs: (bare.stddev ?? 0) * 1000,
-      cachedStddevMs: (cached.stddev ?? 0) * 1000,
-    };
+    return versusBareNode(args, runs, { env });
   });
 }

@@ -6,7 +6,8 @@ import path from "node:path";
 import { startEmulator } from "../../emulator/index.js";
 import { emulatorInputs } from "../harness/emulator-inputs.js";
 import { describeStep, mainScript, runMain } from "../harness/runner.js";
-import { actionNode, run, which } from "./proc.js";
+import { type VersusBareNode, versusBareNode } from "./hyperfine.js";
+import { actionNode, run } from "./proc.js";
 import { median } from "./stats.js";
 
 export const ENTRIES = ["main", "post", "cli"] as const;
@@ -84,55 +85,14 @@ export async function measureStartup(runs: number, progress: (line: string) => v
   }
 }
 
-export type Hyperfine =
-  | { skipped: string }
-  | { runs: number; mainMedianMs: number; bareMedianMs: number; mainStddevMs: number; bareStddevMs: number };
-
 /**
- * Cross-check with hyperfine (Debian package), when installed: `node -e 0` against dist/main run
- * with no inputs, so that it loads its bundle and stops at input validation (exit 1, no request).
+ * Cross-check with hyperfine: `node -e 0` against dist/main run with no inputs, so that it loads its
+ * bundle and stops at input validation (exit 1, no request).
  */
-export async function hyperfineStartup(runs: number): Promise<Hyperfine> {
-  const hyperfine = which("hyperfine");
-  if (!hyperfine) return { skipped: "hyperfine is not installed (Debian package hyperfine)" };
-  const node = actionNode();
-  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "r2e-bench-")), "hyperfine.json");
-  try {
-    const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-    const result = await run(
-      hyperfine,
-      [
-        "-N",
-        "--style",
-        "none",
-        "--warmup",
-        "3",
-        "--runs",
-        String(runs),
-        "--ignore-failure",
-        "--export-json",
-        out,
-        `${quote(node)} -e 0`,
-        `${quote(node)} ${quote(mainScript)}`,
-      ],
-      // A clean environment: no INPUT_*, no CLOUDFLARE_*, so main fails fast at input validation.
-      { env: { PATH: process.env.PATH, HOME: os.homedir() }, timeoutMs: 120_000 },
-    );
-    if (result.exitCode !== 0)
-      return { skipped: `hyperfine exited ${result.exitCode}: ${result.stderr.trim()}` };
-    const json = JSON.parse(fs.readFileSync(out, "utf8")) as {
-      results: { median: number; stddev: number | null }[];
-    };
-    const [bare, main] = json.results;
-    if (!bare || !main) return { skipped: "hyperfine wrote no results" };
-    return {
-      runs,
-      bareMedianMs: bare.median * 1000,
-      mainMedianMs: main.median * 1000,
-      bareStddevMs: (bare.stddev ?? 0) * 1000,
-      mainStddevMs: (main.stddev ?? 0) * 1000,
-    };
-  } finally {
-    fs.rmSync(path.dirname(out), { recursive: true, force: true });
-  }
+export function hyperfineStartup(runs: number): Promise<VersusBareNode> {
+  // A clean environment: no INPUT_*, no CLOUDFLARE_*, so main fails fast at input validation.
+  return versusBareNode([mainScript], runs, {
+    env: { PATH: process.env.PATH, HOME: os.homedir() },
+    ignoreFailure: true,
+  });
 }
