@@ -10,7 +10,7 @@ import path from "node:path";
 import { afterEach, beforeEach, expect, test } from "vitest";
 import { repoRoot } from "../../scripts/harness/paths.js";
 import { type Browser, launchChromium } from "../helpers/browser.js";
-import { cleanEnv, cliEnv, cliScript, describeCli, mintFlags, runCli } from "../helpers/cli.js";
+import { cleanEnv, cliEnv, cliScript, describeCli, mintOutputs, runCli } from "../helpers/cli.js";
 import { needClients } from "../helpers/clients.js";
 import { bucketName } from "../helpers/emulator.js";
 import { useEmulator } from "../helpers/use-emulator.js";
@@ -60,21 +60,14 @@ test("an upload from the page fails at the preflight before cors set, and stores
   emu.emulator.createBucket(bucket);
 
   // The person running the example: mint a key pair for the server, as its README says.
-  const minted = await runCli(
-    [
-      "mint",
-      "--bucket",
-      bucket,
-      "--permission",
-      "object-read-write",
-      "--ttl",
-      "2h",
-      ...mintFlags(emu.emulator),
-    ],
-    { env: cliEnv(emu.emulator, emu.minter) },
-  );
-  expect(minted.exitCode, describeCli(minted)).toBe(0);
-  const outputs = JSON.parse(minted.stdout) as Record<string, string>;
+  const outputs = await mintOutputs(emu.emulator, emu.minter, [
+    "--bucket",
+    bucket,
+    "--permission",
+    "object-read-write",
+    "--ttl",
+    "2h",
+  ]);
   const origin = await startServer({
     BUCKET: bucket,
     AWS_ACCESS_KEY_ID: outputs["access-key-id"] as string,

@@ -7,7 +7,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { repoRoot } from "../../scripts/harness/paths.js";
-import { cliEnv, describeCli, mintFlags, runCli } from "../helpers/cli.js";
+import { mintOutputs } from "../helpers/cli.js";
 import { bucketName } from "../helpers/emulator.js";
 import { useEmulator } from "../helpers/use-emulator.js";
 
@@ -48,21 +48,14 @@ afterAll(() => {
 test("the guide's Pages Function signs a PUT URL for a key it chooses, and the page's fetch uploads the file with it", async () => {
   const bucket = bucketName("pages-fn");
   emu.emulator.createBucket(bucket);
-  const minted = await runCli(
-    [
-      "mint",
-      "--bucket",
-      bucket,
-      "--permission",
-      "object-read-write",
-      "--ttl",
-      "1h",
-      ...mintFlags(emu.emulator),
-    ],
-    { env: cliEnv(emu.emulator, emu.minter) },
-  );
-  expect(minted.exitCode, describeCli(minted)).toBe(0);
-  const outputs = JSON.parse(minted.stdout) as Record<string, string>;
+  const outputs = await mintOutputs(emu.emulator, emu.minter, [
+    "--bucket",
+    bucket,
+    "--permission",
+    "object-read-write",
+    "--ttl",
+    "1h",
+  ]);
   const env = {
     R2_ACCESS_KEY_ID: outputs["access-key-id"] as string,
     R2_SECRET_ACCESS_KEY: outputs["secret-access-key"] as string,

@@ -138,9 +138,8 @@ describe("S3 endpoint", () => {
     );
   });
 
-  it("verifies presigned GET URLs", async () => {
-    const t = await mint();
-    emu.emulator.putObject("granted", "pre/signed.txt", "presigned body");
+  /** A GET URL for `key` in bucket `granted`, presigned with `t`'s S3 credentials by the AWS signer. */
+  async function presignedGet(t: { id: string; value: string }, key: string, expiresIn: number) {
     const endpoint = new URL(emu.emulator.s3Endpoint());
     const signer = new SignatureV4({
       service: "s3",
@@ -155,16 +154,21 @@ describe("S3 endpoint", () => {
         protocol: "http:",
         hostname: endpoint.hostname,
         port: Number(endpoint.port),
-        path: "/granted/pre/signed.txt",
+        path: `/granted/${key}`,
         query: {},
         headers: { host: endpoint.host, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" },
       },
-      { expiresIn: 60 },
+      { expiresIn },
     );
-    const qs = Object.entries(signed.query ?? {})
-      .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
-      .join("&");
-    const ok = await fetch(`${emu.emulator.s3Endpoint()}${signed.path}?${qs}`);
+    const qs = new URLSearchParams(signed.query as Record<string, string>).toString();
+    return { url: `${endpoint.origin}${signed.path}?${qs}`, qs };
+  }
+
+  it("verifies presigned GET URLs", async () => {
+    const t = await mint();
+    emu.emulator.putObject("granted", "pre/signed.txt", "presigned body");
+    const { url, qs } = await presignedGet(t, "pre/signed.txt", 60);
+    const ok = await fetch(url);
     expect(ok.status).toBe(200);
     expect(await ok.text()).toBe("presigned body");
     const tampered = await fetch(`${emu.emulator.s3Endpoint()}/granted/pre/other.txt?${qs}`);
@@ -175,28 +179,7 @@ describe("S3 endpoint", () => {
   it("answers a presigned URL past its X-Amz-Expires 403 ExpiredRequest once the clock moves on", async () => {
     const t = await mint();
     emu.emulator.putObject("granted", "pre/late.txt", "late");
-    const endpoint = new URL(emu.emulator.s3Endpoint());
-    const signer = new SignatureV4({
-      service: "s3",
-      region: "auto",
-      credentials: tokenCreds(t),
-      sha256: NodeHash,
-      uriEscapePath: false,
-    });
-    const signed = await signer.presign(
-      {
-        method: "GET",
-        protocol: "http:",
-        hostname: endpoint.hostname,
-        port: Number(endpoint.port),
-        path: "/granted/pre/late.txt",
-        query: {},
-        headers: { host: endpoint.host, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" },
-      },
-      { expiresIn: 120 },
-    );
-    const qs = new URLSearchParams(signed.query as Record<string, string>).toString();
-    const url = `${emu.emulator.s3Endpoint()}${signed.path}?${qs}`;
+    const { url } = await presignedGet(t, "pre/late.txt", 120);
     emu.emulator.set({ clockOffsetMs: 110_000 });
     expect((await fetch(url)).status).toBe(200);
     // POST /set moves it too, for the demo and other processes.

@@ -12,6 +12,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { expect } from "vitest";
 import { mainScript } from "../../scripts/harness/runner.js";
 import { type SpawnResult, spawnWithTimeout } from "../../scripts/harness/spawn.js";
 import type { Emulator } from "./emulator.js";
@@ -79,6 +80,19 @@ export function mintFlags(emulator: Emulator, jurisdiction?: "eu" | "us" | "fedr
     emulator.s3Endpoint(jurisdiction),
     ...(jurisdiction ? ["--jurisdiction", jurisdiction] : []),
   ];
+}
+
+/** `mint ARGS` against the emulator with `token`, expecting success: the outputs it printed as JSON. */
+export async function mintOutputs(
+  emulator: Emulator,
+  token: { value: string },
+  args: string[],
+): Promise<Record<string, string>> {
+  const result = await runCli(["mint", ...args, ...mintFlags(emulator), "--format", "json"], {
+    env: cliEnv(emulator, token),
+  });
+  expect(result.exitCode, describeCli(result)).toBe(0);
+  return JSON.parse(result.stdout) as Record<string, string>;
 }
 
 /** POSIX single quoting for a shell command line. */
