@@ -20,7 +20,7 @@ import {
   waitUntil,
 } from "../helpers/cli.js";
 import { needClients, requireClient } from "../helpers/clients.js";
-import { bucketName, callsTo, liveChildIds } from "../helpers/emulator.js";
+import { bucketName, callsTo, FORBIDDEN_9109, liveChildIds } from "../helpers/emulator.js";
 import { useEmulator } from "../helpers/use-emulator.js";
 
 const bucket = bucketName("exec");
@@ -223,11 +223,7 @@ describe("exit status: CMD's own, and the token revoked whatever ended CMD", () 
   test("a failed revoke keeps CMD's status and warns with the token id", async () => {
     emu.emulator.injectFault({
       route: "tokens.delete",
-      kind: {
-        type: "status",
-        status: 403,
-        errors: [{ code: 9109, message: "Unauthorized to access requested resource" }],
-      },
+      kind: FORBIDDEN_9109,
       times: 10,
     });
     const result = await exec(["--quiet"], ["sh", "-c", "exit 5"]);

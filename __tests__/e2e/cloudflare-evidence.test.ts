@@ -4,7 +4,14 @@
 // 404, and deletes of tokens that are already gone. Run as the GitHub runner runs the bundle.
 import { describe, expect, test } from "vitest";
 import { describeStep, errorLines, runMain, runPost, warningLines } from "../../scripts/harness/runner.js";
-import { bucketName, callSequence, callsTo, emulatorInputs, liveChildIds } from "../helpers/emulator.js";
+import {
+  bucketName,
+  callSequence,
+  callsTo,
+  emulatorInputs,
+  FORBIDDEN_9109,
+  liveChildIds,
+} from "../helpers/emulator.js";
 import { useEmulator } from "../helpers/use-emulator.js";
 
 const emu = useEmulator();
@@ -150,11 +157,7 @@ describe("deleting a token that is already gone", () => {
     emu.emulator.resetCalls();
     emu.emulator.injectFault({
       route: "tokens.delete",
-      kind: {
-        type: "status",
-        status: 403,
-        errors: [{ code: 9109, message: "Unauthorized to access requested resource" }],
-      },
+      kind: FORBIDDEN_9109,
     });
     const post = await runPost({ inputs, state: main.state });
     expect(post.exitCode, describeStep(post)).toBe(0);
@@ -172,11 +175,7 @@ describe("deleting a token that is already gone", () => {
     emu.emulator.resetCalls();
     emu.emulator.injectFault({
       route: "tokens.delete",
-      kind: {
-        type: "status",
-        status: 403,
-        errors: [{ code: 9109, message: "Unauthorized to access requested resource" }],
-      },
+      kind: FORBIDDEN_9109,
     });
     const post = await runPost({ inputs, state: main.state });
     expect(post.exitCode, describeStep(post)).toBe(0);

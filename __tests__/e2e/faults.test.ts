@@ -17,7 +17,13 @@ import {
   type StepResult,
   warningLines,
 } from "../../scripts/harness/runner.js";
-import { bucketName, callSequence, cloudflareApi, liveChildIds } from "../helpers/emulator.js";
+import {
+  bucketName,
+  callSequence,
+  cloudflareApi,
+  FORBIDDEN_9109,
+  liveChildIds,
+} from "../helpers/emulator.js";
 import { assertHygiene } from "../helpers/hygiene.js";
 import {
   givenToken,
@@ -99,6 +105,11 @@ interface Scenario {
    * it may have left must at least be named (its unique name) in the error, for a manual delete.
    */
   orphanNamedInError?: true;
+  /**
+   * For a step that waits out real backoff: ~10 s alone, up to 30 s with other suites on two CPUs,
+   * where the harness's default would kill it. Time is not what the scenario asserts.
+   */
+  stepTimeoutMs?: number;
 }
 
 /** The route's calls in one step. */
@@ -243,11 +254,7 @@ scenarios.push(
     route: "tokens.create",
     faults: () => [
       {
-        kind: {
-          type: "status",
-          status: 403,
-          errors: [{ code: 9109, message: "Unauthorized to access requested resource" }],
-        },
+        kind: FORBIDDEN_9109,
       },
     ],
     outcome: { type: "main-fails", routeCalls: 1, error: [/HTTP 403/, /9109/, /API Tokens Write/] },
@@ -304,6 +311,7 @@ scenarios.push(
     name: "connection dropped after acting on every create → 8 orphans deleted, gives up (slow: real backoff)",
     route: "tokens.create",
     faults: () => [{ times: 8, kind: { type: "drop-after" } }],
+    stepTimeoutMs: 50_000,
     outcome: {
       type: "main-fails",
       routeCalls: 8,
@@ -404,7 +412,10 @@ describe.concurrent("fault table", () => {
       for (const fault of scenario.faults()) fx.emulator.injectFault({ ...fault, route: scenario.route });
       for (const fault of EXTRA_FAULTS[scenario.name] ?? []) fx.emulator.injectFault(fault);
 
-      const job = await fx.job({ inputs: setup.inputs(fx, bucket) });
+      const job = await fx.job({
+        inputs: setup.inputs(fx, bucket),
+        ...(scenario.stepTimeoutMs ? { timeoutMs: scenario.stepTimeoutMs } : {}),
+      });
       const sequence = callSequence(fx.emulator).join(", ");
       const context = `${describeStep(job.main)}\n${describeStep(job.post)}\ncalls: ${sequence}`;
       const { outcome } = scenario;

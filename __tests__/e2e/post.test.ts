@@ -16,6 +16,7 @@ import {
   callsTo,
   cloudflareApi,
   emulatorInputs,
+  FORBIDDEN_9109,
   liveChildIds,
 } from "../helpers/emulator.js";
 import { secretScan } from "../helpers/secret-scan.js";
@@ -92,11 +93,7 @@ describe("post step", () => {
     emu.emulator.injectFault({
       route: "tokens.delete",
       times: 10,
-      kind: {
-        type: "status",
-        status: 403,
-        errors: [{ code: 9109, message: "Unauthorized to access requested resource" }],
-      },
+      kind: FORBIDDEN_9109,
     });
 
     const post = await runPost({ inputs, state: main.state, env: main.env, debug: true });

@@ -15,7 +15,7 @@ import {
   runJob,
   warningLines,
 } from "../../scripts/harness/runner.js";
-import { bucketName, callsTo, liveChildIds } from "../helpers/emulator.js";
+import { bucketName, callsTo, FORBIDDEN_9109, liveChildIds } from "../helpers/emulator.js";
 import { hygieneProblems, sha256Hex } from "../helpers/hygiene.js";
 import { findSecretLeaks, secretScan } from "../helpers/secret-scan.js";
 import { useEmulator } from "../helpers/use-emulator.js";
@@ -185,11 +185,7 @@ describe("failing runs leak nothing", () => {
     fx.emulator.injectFault({
       route: "r2.temp_credentials",
       times: 2,
-      kind: {
-        type: "status",
-        status: 403,
-        errors: [{ code: 9109, message: "Unauthorized to access requested resource" }],
-      },
+      kind: FORBIDDEN_9109,
     });
     const job = await fx.job({ inputs: fx.inputs(newBucket("hyref"), { prefixes: "p/" }) });
     expect(job.main.exitCode, describeStep(job.main)).toBe(1);

@@ -4,11 +4,18 @@
  * (scripts/harness/emulator-inputs.ts), which the benchmarks share.
  */
 import { startEmulator } from "../../emulator/index.js";
-import type { CallRecord, EmulatorOptions, SeededToken } from "../../emulator/types.js";
+import type { CallRecord, EmulatorOptions, FaultKind, SeededToken } from "../../emulator/types.js";
 
 export { bucketName, emulatorInputs } from "../../scripts/harness/emulator-inputs.js";
 export { startEmulator };
 export type Emulator = Awaited<ReturnType<typeof startEmulator>>;
+
+/** A fault: Cloudflare's answer to a call the token may not make (it also uses it for policy problems). */
+export const FORBIDDEN_9109: FaultKind = {
+  type: "status",
+  status: 403,
+  errors: [{ code: 9109, message: "Unauthorized to access requested resource" }],
+};
 
 /** Permission group ids the action sends first (Cloudflare's, docs/cloudflare-api.md §3). */
 export const ITEM_WRITE_GROUP = "2efd5506f9c8494dacb1fa10a3e7d5b6";

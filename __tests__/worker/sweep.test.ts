@@ -8,7 +8,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { callSequence } from "../helpers/emulator.js";
+import { callSequence, FORBIDDEN_9109 } from "../helpers/emulator.js";
 import { type OidcIssuer, startOidcIssuer } from "../helpers/oidc-issuer.js";
 import { useEmulator } from "../helpers/use-emulator.js";
 import { startVendingWorker, type VendingWorker } from "../helpers/vending-worker.js";
@@ -171,11 +171,7 @@ describe("the cron trigger sweeps expired children", () => {
     emu.emulator.injectFault({
       route: "tokens.delete",
       times: 1,
-      kind: {
-        type: "status",
-        status: 403,
-        errors: [{ code: 9109, message: "Unauthorized to access requested resource" }],
-      },
+      kind: FORBIDDEN_9109,
     });
     expect(await w.scheduled()).toEqual({ outcome: "ok" });
     emu.emulator.clearFaults();
@@ -198,11 +194,7 @@ describe("the cron trigger sweeps expired children", () => {
     emu.emulator.injectFault({
       route: "tokens.list",
       times: 1,
-      kind: {
-        type: "status",
-        status: 403,
-        errors: [{ code: 9109, message: "Unauthorized to access requested resource" }],
-      },
+      kind: FORBIDDEN_9109,
     });
     emu.emulator.resetCalls();
     expect(await w.scheduled()).toEqual({ outcome: "exception" });

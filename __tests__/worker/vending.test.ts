@@ -3,7 +3,7 @@
  * mint, use the credentials with a real S3 client, revoke; the child's name; the logs.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { callSequence } from "../helpers/emulator.js";
+import { callSequence, FORBIDDEN_9109 } from "../helpers/emulator.js";
 import { type OidcIssuer, startOidcIssuer } from "../helpers/oidc-issuer.js";
 import { getText, putText, s3ClientFromOutputs } from "../helpers/s3.js";
 import { useEmulator } from "../helpers/use-emulator.js";
@@ -203,11 +203,7 @@ describe("POST /v1/mint and /v1/revoke through the Worker", () => {
     emu.emulator.injectFault({
       route: "tokens.create",
       times: 1,
-      kind: {
-        type: "status",
-        status: 403,
-        errors: [{ code: 9109, message: "Unauthorized to access requested resource" }],
-      },
+      kind: FORBIDDEN_9109,
     });
     const token = await issuer.sign(issuer.claims({ repository: REPO }));
     const refused = await worker.mint(token, { bucket: "artifacts" });
