@@ -8,10 +8,12 @@ import path from "node:path";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { Log, LogLevel, Miniflare } from "miniflare";
+import { afterAll, beforeAll } from "vitest";
 import { buildWorker, type WorkerBundle } from "../../worker/build.js";
 import type { Env } from "../../worker/src/settings.js";
 import type { Emulator } from "./emulator.js";
-import { TEST_AUDIENCE } from "./oidc-issuer.js";
+import { type OidcIssuer, startOidcIssuer, TEST_AUDIENCE } from "./oidc-issuer.js";
+import type { EmulatorFixture } from "./use-emulator.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -187,5 +189,43 @@ export async function startVendingWorker(options: VendingWorkerOptions): Promise
       }
     },
     dispose: () => mf.dispose(),
+  };
+}
+
+/**
+ * A local OIDC issuer and a vending Worker with POLICY `policy` and the emulator's minter as its
+ * secret, for one test file: started before its first test, stopped after its last (before the
+ * emulator closes: call it after useEmulator).
+ */
+export function useVendingWorker(
+  emu: EmulatorFixture,
+  policy: unknown,
+): { readonly issuer: OidcIssuer; readonly worker: VendingWorker } {
+  let issuer: OidcIssuer | undefined;
+  let worker: VendingWorker | undefined;
+  beforeAll(async () => {
+    issuer = await startOidcIssuer();
+    worker = await startVendingWorker({
+      emulator: emu.emulator,
+      issuer: issuer.issuer,
+      apiToken: emu.minter.value,
+      policy,
+    });
+  });
+  afterAll(async () => {
+    await worker?.dispose();
+    await issuer?.close();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error("useVendingWorker: used before its beforeAll ran");
+    return value;
+  };
+  return {
+    get issuer() {
+      return started(issuer);
+    },
+    get worker() {
+      return started(worker);
+    },
   };
 }

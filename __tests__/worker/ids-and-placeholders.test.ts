@@ -4,12 +4,12 @@
  * rule confines each repository to its own prefix (at S3 too), a claim the token lacks makes the rule
  * not match, and rules that pin names only are warned about once per isolate.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { callSequence } from "../helpers/emulator.js";
-import { githubIdOf, type OidcIssuer, startOidcIssuer } from "../helpers/oidc-issuer.js";
+import { githubIdOf, type OidcIssuer } from "../helpers/oidc-issuer.js";
 import { putText, s3ClientFromOutputs } from "../helpers/s3.js";
 import { useEmulator } from "../helpers/use-emulator.js";
-import { startVendingWorker, type VendingWorker } from "../helpers/vending-worker.js";
+import { useVendingWorker } from "../helpers/vending-worker.js";
 
 const OWNER = "octo-org";
 const OWNER_ID = githubIdOf(OWNER);
@@ -57,34 +57,20 @@ const artifacts = { bucket: "artifacts", permission: "object-read-write" };
 
 const emu = useEmulator({ buckets: ["artifacts", "shared-data", "releases", "legacy"] });
 
-let issuer: OidcIssuer;
-let worker: VendingWorker;
-
-beforeAll(async () => {
-  issuer = await startOidcIssuer();
-  worker = await startVendingWorker({
-    emulator: emu.emulator,
-    issuer: issuer.issuer,
-    apiToken: emu.minter.value,
-    policy: POLICY,
-  });
-});
-
-afterAll(async () => {
-  await worker?.dispose();
-  await issuer?.close();
-});
+const keyless = useVendingWorker(emu, POLICY);
 
 async function mintAs(claims: Parameters<OidcIssuer["claims"]>[0], body: unknown) {
-  const token = await issuer.sign(issuer.claims(claims));
-  return { token, answer: await worker.mint(token, body) };
+  const token = await keyless.issuer.sign(keyless.issuer.claims(claims));
+  return { token, answer: await keyless.worker.mint(token, body) };
 }
 
 describe("rules pin ids", () => {
   it("the repository with the pinned id mints; one re-registered under the same name is refused by its id", async () => {
     const { token, answer } = await mintAs({ repository: REPO }, artifacts);
     expect(answer.status, answer.text).toBe(200);
-    expect((await worker.revoke(token, answer.body["token-id"] ?? "")).body).toEqual({ revoked: true });
+    expect((await keyless.worker.revoke(token, answer.body["token-id"] ?? "")).body).toEqual({
+      revoked: true,
+    });
 
     emu.emulator.resetCalls();
     const impostor = await mintAs({ repository: REPO, repository_id: "987" }, artifacts);
@@ -99,9 +85,9 @@ describe("rules pin ids", () => {
   });
 
   it("a token without repository_id does not pass a rule that pins it", async () => {
-    const claims = issuer.claims({ repository: REPO });
+    const claims = keyless.issuer.claims({ repository: REPO });
     const { repository_id: _id, ...withoutId } = claims;
-    const answer = await worker.mint(await issuer.sign(withoutId), artifacts);
+    const answer = await keyless.worker.mint(await keyless.issuer.sign(withoutId), artifacts);
     expect(answer.status, answer.text).toBe(403);
     expect(answer.body.error?.message).toContain(
       `repository_id (none) does not match the policy's ${REPO_ID}`,
@@ -144,7 +130,9 @@ describe("prefixes filled from the claims", () => {
     expect(await putText(s3, "shared-data", "part-0", "rows")).toMatchObject({ ok: false, status: 403 });
     s3.destroy();
     for (const { token, answer } of [first, second]) {
-      expect((await worker.revoke(token, answer.body["token-id"] ?? "")).body).toEqual({ revoked: true });
+      expect((await keyless.worker.revoke(token, answer.body["token-id"] ?? "")).body).toEqual({
+        revoked: true,
+      });
     }
   });
 
@@ -155,7 +143,7 @@ describe("prefixes filled from the claims", () => {
     );
     expect(inside.answer.status, inside.answer.text).toBe(200);
     expect(inside.answer.body).toMatchObject({ prefixes: [`${REPO_ID}/nightly/`], objects: [] });
-    expect((await worker.revoke(inside.token, inside.answer.body["token-id"] ?? "")).body).toEqual({
+    expect((await keyless.worker.revoke(inside.token, inside.answer.body["token-id"] ?? "")).body).toEqual({
       revoked: true,
     });
 
@@ -179,7 +167,7 @@ describe("prefixes filled from the claims", () => {
     );
     expect(prod.answer.status, prod.answer.text).toBe(200);
     expect(prod.answer.body.prefixes).toEqual([`${REPO}/production/`]);
-    expect((await worker.revoke(prod.token, prod.answer.body["token-id"] ?? "")).body).toEqual({
+    expect((await keyless.worker.revoke(prod.token, prod.answer.body["token-id"] ?? "")).body).toEqual({
       revoked: true,
     });
 
@@ -197,13 +185,15 @@ describe("rules that pin names only", () => {
   it("are accepted, and logged as one warning per rule when the isolate first reads its settings", async () => {
     const { token, answer } = await mintAs({ repository: "legacy-org/tools" }, { bucket: "legacy" });
     expect(answer.status, answer.text).toBe(200);
-    expect((await worker.revoke(token, answer.body["token-id"] ?? "")).body).toEqual({ revoked: true });
-    const warning = await worker.waitForLog((entry) => entry.event === "policy.names_only");
+    expect((await keyless.worker.revoke(token, answer.body["token-id"] ?? "")).body).toEqual({
+      revoked: true,
+    });
+    const warning = await keyless.worker.waitForLog((entry) => entry.event === "policy.names_only");
     expect(warning).toMatchObject({ level: "warn", rule: 4 });
     expect(String(warning.message)).toContain("POLICY rule 4 pins repository_owner legacy-org by name only");
     expect(String(warning.message)).toContain('add "repository_owner_id"');
     // Once per isolate, however many requests it served; and only for the names-only rule.
-    const warnings = worker.logs.filter((line) => line.includes('"event":"policy.names_only"'));
+    const warnings = keyless.worker.logs.filter((line) => line.includes('"event":"policy.names_only"'));
     expect(warnings).toHaveLength(1);
   });
 });

@@ -3,37 +3,16 @@
  * stable code and a message that names the failed claim or policy rule, and nothing minted or deleted
  * (the emulator saw no Cloudflare call for a refused mint, no DELETE for a refused revoke).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { callSequence } from "../helpers/emulator.js";
-import {
-  type GitHubClaims,
-  type OidcIssuer,
-  type SignOptions,
-  startOidcIssuer,
-} from "../helpers/oidc-issuer.js";
+import type { GitHubClaims, SignOptions } from "../helpers/oidc-issuer.js";
 import { useEmulator } from "../helpers/use-emulator.js";
-import { startVendingWorker, type VendingWorker, type WorkerAnswer } from "../helpers/vending-worker.js";
+import { useVendingWorker, type WorkerAnswer } from "../helpers/vending-worker.js";
 import { BUCKETS, OTHER_REPO, PIPELINES, POLICY, REPO } from "./fixtures.js";
 
 const emu = useEmulator({ buckets: [...BUCKETS] });
 
-let issuer: OidcIssuer;
-let worker: VendingWorker;
-
-beforeAll(async () => {
-  issuer = await startOidcIssuer();
-  worker = await startVendingWorker({
-    emulator: emu.emulator,
-    issuer: issuer.issuer,
-    apiToken: emu.minter.value,
-    policy: POLICY,
-  });
-});
-
-afterAll(async () => {
-  await worker?.dispose();
-  await issuer?.close();
-});
+const keyless = useVendingWorker(emu, POLICY);
 
 function expectError(answer: WorkerAnswer, status: number, code: string, ...fragments: string[]): void {
   expect(answer.status, answer.text).toBe(status);
@@ -274,13 +253,13 @@ const MINT_REFUSALS: MintRefusal[] = [
 
 describe("POST /v1/mint refusals: nothing is minted", () => {
   it.each(MINT_REFUSALS)("$name → $status $code", async (refusal) => {
-    const claims = issuer.claims(refusal.claims);
+    const claims = keyless.issuer.claims(refusal.claims);
     for (const [key, value] of Object.entries(claims)) if (value === undefined) delete claims[key];
     const authorization =
       refusal.authorization === undefined
-        ? `Bearer ${await issuer.sign(claims, refusal.sign)}`
+        ? `Bearer ${await keyless.issuer.sign(claims, refusal.sign)}`
         : refusal.authorization;
-    const answer = await worker.post("/v1/mint", undefined, refusal.body ?? artifacts, {
+    const answer = await keyless.worker.post("/v1/mint", undefined, refusal.body ?? artifacts, {
       headers: authorization === null ? {} : { authorization },
     });
     expectError(answer, refusal.status, refusal.code, ...refusal.message);
@@ -292,21 +271,21 @@ describe("POST /v1/mint refusals: nothing is minted", () => {
 
 describe("POST /v1/revoke refusals: nothing is deleted", () => {
   async function mintFor(claims: GitHubClaims): Promise<string> {
-    const minted = await worker.mint(await issuer.sign(claims), artifacts);
+    const minted = await keyless.worker.mint(await keyless.issuer.sign(claims), artifacts);
     expect(minted.status, minted.text).toBe(200);
     emu.emulator.resetCalls();
     return minted.body["token-id"] ?? "";
   }
 
   it("another repository's token → 403 not_owner, the token lives", async () => {
-    const owner = issuer.claims({ repository: REPO });
+    const owner = keyless.issuer.claims({ repository: REPO });
     const tokenId = await mintFor(owner);
     // Same run id even: the repository alone must refuse it.
-    const intruder = await issuer.sign({
-      ...issuer.claims({ repository: OTHER_REPO }),
+    const intruder = await keyless.issuer.sign({
+      ...keyless.issuer.claims({ repository: OTHER_REPO }),
       run_id: owner.run_id,
     });
-    const answer = await worker.revoke(intruder, tokenId);
+    const answer = await keyless.worker.revoke(intruder, tokenId);
     expectError(
       answer,
       403,
@@ -317,15 +296,17 @@ describe("POST /v1/revoke refusals: nothing is deleted", () => {
     expect(answer.text).not.toContain(REPO);
     expect(callSequence(emu.emulator)).toEqual(["tokens.get 200"]);
     expect(emu.emulator.liveChildTokens().map((t) => t.id)).toContain(tokenId);
-    expect((await worker.revoke(await issuer.sign(owner), tokenId)).body).toEqual({ revoked: true });
+    expect((await keyless.worker.revoke(await keyless.issuer.sign(owner), tokenId)).body).toEqual({
+      revoked: true,
+    });
   });
 
   it("another run's token of the same repository → 403 not_owner, the token lives", async () => {
-    const owner = issuer.claims({ repository: REPO });
+    const owner = keyless.issuer.claims({ repository: REPO });
     const tokenId = await mintFor(owner);
     // A run id that extends the owner's (run 12 must not pass for run 123).
-    const other = issuer.claims({ repository: REPO, run_id: `${owner.run_id.slice(0, -1)}` });
-    const answer = await worker.revoke(await issuer.sign(other), tokenId);
+    const other = keyless.issuer.claims({ repository: REPO, run_id: `${owner.run_id.slice(0, -1)}` });
+    const answer = await keyless.worker.revoke(await keyless.issuer.sign(other), tokenId);
     expectError(
       answer,
       403,
@@ -335,7 +316,9 @@ describe("POST /v1/revoke refusals: nothing is deleted", () => {
     );
     expect(callSequence(emu.emulator)).toEqual(["tokens.get 200"]);
     expect(emu.emulator.liveChildTokens().map((t) => t.id)).toContain(tokenId);
-    expect((await worker.revoke(await issuer.sign(owner), tokenId)).body).toEqual({ revoked: true });
+    expect((await keyless.worker.revoke(await keyless.issuer.sign(owner), tokenId)).body).toEqual({
+      revoked: true,
+    });
   });
 
   it("a token this tool did not mint (the Worker's own) → 403 not_owner", async () => {
@@ -343,7 +326,10 @@ describe("POST /v1/revoke refusals: nothing is deleted", () => {
       .liveTokens()
       .find((t) => !emu.emulator.liveChildTokens().some((c) => c.id === t.id));
     expect(own).toBeDefined();
-    const answer = await worker.revoke(await issuer.sign(issuer.claims({ repository: REPO })), own?.id ?? "");
+    const answer = await keyless.worker.revoke(
+      await keyless.issuer.sign(keyless.issuer.claims({ repository: REPO })),
+      own?.id ?? "",
+    );
     expectError(answer, 403, "not_owner", "nothing was deleted");
     expect(callSequence(emu.emulator)).toEqual(["tokens.get 200"]);
   });
@@ -353,27 +339,34 @@ describe("POST /v1/revoke refusals: nothing is deleted", () => {
     ["expired token", { expiresIn: -600 }, "expired"],
     ["forged signature", { forged: true }, "invalid_token"],
   ] as const)("%s → 401 before any Cloudflare call", async (_name, sign, code) => {
-    const owner = issuer.claims({ repository: REPO });
+    const owner = keyless.issuer.claims({ repository: REPO });
     const tokenId = await mintFor(owner);
-    const answer = await worker.revoke(await issuer.sign(owner, sign), tokenId);
+    const answer = await keyless.worker.revoke(await keyless.issuer.sign(owner, sign), tokenId);
     expectError(answer, 401, code);
     expect(callSequence(emu.emulator)).toEqual([]);
-    expect((await worker.revoke(await issuer.sign(owner), tokenId)).body).toEqual({ revoked: true });
+    expect((await keyless.worker.revoke(await keyless.issuer.sign(owner), tokenId)).body).toEqual({
+      revoked: true,
+    });
   });
 
   it("missing Authorization and a malformed token id → 401 and 400, no call", async () => {
-    expectError(await worker.revoke(undefined, "0".repeat(32)), 401, "unauthenticated");
-    const token = await issuer.sign(issuer.claims({ repository: REPO }));
-    expectError(await worker.revoke(token, "../../tokens"), 400, "bad_request", "not a token id");
+    expectError(await keyless.worker.revoke(undefined, "0".repeat(32)), 401, "unauthenticated");
+    const token = await keyless.issuer.sign(keyless.issuer.claims({ repository: REPO }));
+    expectError(await keyless.worker.revoke(token, "../../tokens"), 400, "bad_request", "not a token id");
     expect(callSequence(emu.emulator)).toEqual([]);
   });
 });
 
 describe("routing", () => {
   it("other routes → 404 not_found; GET on a route → 405 with Allow: POST", async () => {
-    expectError(await worker.request("/v1/other", { method: "POST" }), 404, "not_found", "POST /v1/mint");
-    expectError(await worker.request("/", { method: "GET" }), 404, "not_found");
-    const get = await worker.request("/v1/mint", { method: "GET" });
+    expectError(
+      await keyless.worker.request("/v1/other", { method: "POST" }),
+      404,
+      "not_found",
+      "POST /v1/mint",
+    );
+    expectError(await keyless.worker.request("/", { method: "GET" }), 404, "not_found");
+    const get = await keyless.worker.request("/v1/mint", { method: "GET" });
     expectError(get, 405, "method_not_allowed", "POST only");
     expect(get.headers.get("allow")).toBe("POST");
     expect(callSequence(emu.emulator)).toEqual([]);

@@ -2,34 +2,17 @@
  * The vending Worker in workerd (Miniflare), against the Cloudflare emulator and a local OIDC issuer:
  * mint, use the credentials with a real S3 client, revoke; the child's name; the logs.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { callSequence, FORBIDDEN_9109 } from "../helpers/emulator.js";
-import { type OidcIssuer, startOidcIssuer } from "../helpers/oidc-issuer.js";
 import { getText, putText, s3ClientFromOutputs } from "../helpers/s3.js";
 import { useEmulator } from "../helpers/use-emulator.js";
-import { startVendingWorker, type VendingWorker } from "../helpers/vending-worker.js";
+import { useVendingWorker } from "../helpers/vending-worker.js";
 import { BUCKETS, childNamePattern, PIPELINES, POLICY, REPO } from "./fixtures.js";
 
 const emu = useEmulator({ buckets: [...BUCKETS] });
 
-let issuer: OidcIssuer;
-let worker: VendingWorker;
 const secretsSeen: string[] = [];
-
-beforeAll(async () => {
-  issuer = await startOidcIssuer();
-  worker = await startVendingWorker({
-    emulator: emu.emulator,
-    issuer: issuer.issuer,
-    apiToken: emu.minter.value,
-    policy: POLICY,
-  });
-});
-
-afterAll(async () => {
-  await worker?.dispose();
-  await issuer?.close();
-});
+const keyless = useVendingWorker(emu, POLICY);
 
 const outputs = (body: object) => body as Record<string, string>;
 
@@ -42,12 +25,12 @@ function remember(body: Record<string, unknown>): void {
 
 describe("POST /v1/mint and /v1/revoke through the Worker", () => {
   it("mints a child token named for the repository and run; it works at S3; revoke deletes it", async () => {
-    const claims = issuer.claims({ repository: REPO });
-    const token = await issuer.sign(claims);
+    const claims = keyless.issuer.claims({ repository: REPO });
+    const token = await keyless.issuer.sign(claims);
     secretsSeen.push(token);
     const before = Date.now();
 
-    const minted = await worker.mint(token, { bucket: "artifacts", permission: "object-read-write" });
+    const minted = await keyless.worker.mint(token, { bucket: "artifacts", permission: "object-read-write" });
     expect(minted.status, minted.text).toBe(200);
     expect(minted.headers.get("cache-control")).toBe("no-store");
     const body = minted.body;
@@ -97,23 +80,23 @@ describe("POST /v1/mint and /v1/revoke through the Worker", () => {
     expect(await putText(s3, "secrets", "x", "y")).toMatchObject({ ok: false, status: 403 });
 
     emu.emulator.resetCalls();
-    const revoked = await worker.revoke(token, body["token-id"] ?? "");
+    const revoked = await keyless.worker.revoke(token, body["token-id"] ?? "");
     expect(revoked.status, revoked.text).toBe(200);
     expect(revoked.body).toEqual({ revoked: true });
     expect(callSequence(emu.emulator)).toEqual(["tokens.get 200", "tokens.delete 200"]);
     expect(emu.emulator.liveChildTokens()).toEqual([]);
     expect(await putText(s3, "artifacts", "build/late.tar", "bits")).toMatchObject({ ok: false });
 
-    const again = await worker.revoke(token, body["token-id"] ?? "");
+    const again = await keyless.worker.revoke(token, body["token-id"] ?? "");
     expect(again.status).toBe(200);
     expect(again.body).toEqual({ revoked: false, reason: "already gone" });
   });
 
   it("grants several buckets (a name and a logs-* glob, as an array) up to the rule's max_ttl", async () => {
-    const claims = issuer.claims({ repository: REPO, run_attempt: "3", workflow: "Nightly build" });
-    const token = await issuer.sign(claims);
+    const claims = keyless.issuer.claims({ repository: REPO, run_attempt: "3", workflow: "Nightly build" });
+    const token = await keyless.issuer.sign(claims);
     const before = Date.now();
-    const minted = await worker.mint(token, {
+    const minted = await keyless.worker.mint(token, {
       bucket: ["artifacts", "logs-nightly"],
       permission: "object-read-only",
       ttl: "2h",
@@ -134,14 +117,16 @@ describe("POST /v1/mint and /v1/revoke through the Worker", () => {
     expect(await putText(s3, "artifacts", "x", "y")).toMatchObject({ ok: false, status: 403 });
 
     // A later attempt of the same run may revoke it (the check is repository and run id).
-    const attempt4 = await issuer.sign({ ...claims, run_attempt: "4" });
-    expect((await worker.revoke(attempt4, minted.body["token-id"] ?? "")).body).toEqual({ revoked: true });
+    const attempt4 = await keyless.issuer.sign({ ...claims, run_attempt: "4" });
+    expect((await keyless.worker.revoke(attempt4, minted.body["token-id"] ?? "")).body).toEqual({
+      revoked: true,
+    });
   });
 
   it("narrows to prefixes under the policy's (hybrid mode: temporary credentials from the child)", async () => {
-    const claims = issuer.claims({ repository: PIPELINES });
-    const token = await issuer.sign(claims);
-    const minted = await worker.mint(token, {
+    const claims = keyless.issuer.claims({ repository: PIPELINES });
+    const token = await keyless.issuer.sign(claims);
+    const minted = await keyless.worker.mint(token, {
       bucket: "data",
       permission: "object-read-write",
       prefixes: "pipelines/nightly/",
@@ -163,15 +148,15 @@ describe("POST /v1/mint and /v1/revoke through the Worker", () => {
       status: 403,
     });
 
-    const revoked = await worker.revoke(token, minted.body["token-id"] ?? "");
+    const revoked = await keyless.worker.revoke(token, minted.body["token-id"] ?? "");
     expect(revoked.body).toEqual({ revoked: true });
     // Deleting the child kills its temporary credentials.
     expect(await putText(s3, "data", "pipelines/nightly/part-1", "rows")).toMatchObject({ ok: false });
   });
 
   it("a request without prefixes under a rule with prefixes is narrowed to them (it was refused before)", async () => {
-    const token = await issuer.sign(issuer.claims({ repository: PIPELINES }));
-    const minted = await worker.mint(token, { bucket: "data", permission: "object-read-write" });
+    const token = await keyless.issuer.sign(keyless.issuer.claims({ repository: PIPELINES }));
+    const minted = await keyless.worker.mint(token, { bucket: "data", permission: "object-read-write" });
     expect(minted.status, minted.text).toBe(200);
     remember(minted.body);
     expect(minted.body).toMatchObject({ mode: "hybrid", prefixes: ["pipelines/"], objects: [] });
@@ -179,24 +164,28 @@ describe("POST /v1/mint and /v1/revoke through the Worker", () => {
     const s3 = s3ClientFromOutputs(outputs(minted.body));
     expect(await putText(s3, "data", "pipelines/any/part-0", "rows")).toMatchObject({ ok: true });
     expect(await putText(s3, "data", "elsewhere/part-0", "rows")).toMatchObject({ ok: false, status: 403 });
-    const allowed = await worker.waitForLog(
+    const allowed = await keyless.worker.waitForLog(
       (e) => e.event === "mint.allowed" && e.narrowed_by_policy === true,
     );
     expect(allowed).toMatchObject({ repository: PIPELINES, prefixes: ["pipelines/"], objects: [] });
-    expect((await worker.revoke(token, minted.body["token-id"] ?? "")).body).toEqual({ revoked: true });
+    expect((await keyless.worker.revoke(token, minted.body["token-id"] ?? "")).body).toEqual({
+      revoked: true,
+    });
     s3.destroy();
   });
 
   it("an environment-pinned rule: without a ttl the credentials get min(1h, max_ttl) = 15 m", async () => {
-    const token = await issuer.sign(issuer.claims({ repository: REPO, environment: "prod" }));
+    const token = await keyless.issuer.sign(keyless.issuer.claims({ repository: REPO, environment: "prod" }));
     const before = Date.now();
-    const minted = await worker.mint(token, { bucket: "secrets" });
+    const minted = await keyless.worker.mint(token, { bucket: "secrets" });
     expect(minted.status, minted.text).toBe(200);
     remember(minted.body);
     const expires = Date.parse(minted.body["expires-at"] ?? "");
     expect(expires - before).toBeGreaterThan(890_000);
     expect(expires - before).toBeLessThanOrEqual(901_000);
-    expect((await worker.revoke(token, minted.body["token-id"] ?? "")).body).toEqual({ revoked: true });
+    expect((await keyless.worker.revoke(token, minted.body["token-id"] ?? "")).body).toEqual({
+      revoked: true,
+    });
   });
 
   it("a Cloudflare refusal is a 502 cloudflare_error with Cloudflare's status and message", async () => {
@@ -205,8 +194,8 @@ describe("POST /v1/mint and /v1/revoke through the Worker", () => {
       times: 1,
       kind: FORBIDDEN_9109,
     });
-    const token = await issuer.sign(issuer.claims({ repository: REPO }));
-    const refused = await worker.mint(token, { bucket: "artifacts" });
+    const token = await keyless.issuer.sign(keyless.issuer.claims({ repository: REPO }));
+    const refused = await keyless.worker.mint(token, { bucket: "artifacts" });
     emu.emulator.clearFaults();
     expect(refused.status, refused.text).toBe(502);
     expect(refused.body.error?.code).toBe("cloudflare_error");
@@ -218,14 +207,16 @@ describe("POST /v1/mint and /v1/revoke through the Worker", () => {
 
   it("retries a transient Cloudflare 503 inside the Worker (workerd timers), then answers 200", async () => {
     emu.emulator.injectFault({ route: "tokens.create", times: 1, kind: { type: "status", status: 503 } });
-    const token = await issuer.sign(issuer.claims({ repository: REPO }));
-    const minted = await worker.mint(token, { bucket: "artifacts" });
+    const token = await keyless.issuer.sign(keyless.issuer.claims({ repository: REPO }));
+    const minted = await keyless.worker.mint(token, { bucket: "artifacts" });
     emu.emulator.clearFaults();
     expect(minted.status, minted.text).toBe(200);
     remember(minted.body);
     const creates = callSequence(emu.emulator).filter((call) => call.startsWith("tokens.create"));
     expect(creates).toEqual(["tokens.create 503", "tokens.create 200"]);
-    expect((await worker.revoke(token, minted.body["token-id"] ?? "")).body).toEqual({ revoked: true });
+    expect((await keyless.worker.revoke(token, minted.body["token-id"] ?? "")).body).toEqual({
+      revoked: true,
+    });
   });
 
   it("when the temporary credentials are refused, the Worker deletes the child it made and answers 502", async () => {
@@ -234,8 +225,8 @@ describe("POST /v1/mint and /v1/revoke through the Worker", () => {
       times: 2,
       kind: { type: "status", status: 403, errors: [{ code: 10000, message: "Authentication error" }] },
     });
-    const token = await issuer.sign(issuer.claims({ repository: PIPELINES }));
-    const refused = await worker.mint(token, {
+    const token = await keyless.issuer.sign(keyless.issuer.claims({ repository: PIPELINES }));
+    const refused = await keyless.worker.mint(token, {
       bucket: "data",
       permission: "object-read-write",
       prefixes: "pipelines/x/",
@@ -254,8 +245,8 @@ describe("POST /v1/mint and /v1/revoke through the Worker", () => {
   });
 
   it("logs one JSON object per line naming repository, run, bucket and token id, and no secret", () => {
-    expect(worker.logs.length).toBeGreaterThan(0);
-    const entries = worker.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(keyless.worker.logs.length).toBeGreaterThan(0);
+    const entries = keyless.worker.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
     for (const entry of entries) {
       expect(Object.keys(entry)).toEqual(expect.arrayContaining(["repository", "run", "bucket", "token_id"]));
     }
@@ -268,7 +259,7 @@ describe("POST /v1/mint and /v1/revoke through the Worker", () => {
       expect(entry.token_id).toMatch(/^[0-9a-f]{32}$/);
     }
     expect(entries.some((entry) => entry.event === "revoke.ok" && entry.token_id)).toBe(true);
-    const all = worker.logs.join("\n");
+    const all = keyless.worker.logs.join("\n");
     expect(secretsSeen.length).toBeGreaterThan(4);
     for (const secret of [emu.minter.value, ...secretsSeen]) expect(all).not.toContain(secret);
   });
