@@ -1,7 +1,7 @@
 // Checks of the R2 REST API: buckets, bucket CORS, temporary credentials.
 import { setTimeout as sleep } from "node:timers/promises";
 import { isDeepStrictEqual } from "node:util";
-import { type Check, Findings, refuted, skipped } from "../check.js";
+import { type Check, Findings, refuted, skipped, type Verdict } from "../check.js";
 import { answerIs, describeAnswer, describeS3, randomHex, type S3Answer } from "../http.js";
 
 const ORIGIN = "https://example.com";
@@ -50,6 +50,17 @@ async function untilCorsApplies(
   return answer;
 }
 const cors = async (ctx: Ctx) => ctx.account(`/r2/buckets/${await ctx.bucket()}/cors`);
+
+/** Sets RULES as the run's bucket's CORS policy for `observe`, and deletes the policy whatever happens. */
+async function withRules(ctx: Ctx, path: string, observe: () => Promise<Verdict>): Promise<Verdict> {
+  const put = await ctx.api("PUT", path, { body: { rules: RULES } });
+  if (put.status !== 200) return refuted(`PUT: ${describeAnswer(put)}`);
+  try {
+    return await observe();
+  } finally {
+    await ctx.api("DELETE", path);
+  }
+}
 
 interface TempCreds {
   accessKeyId: string;
@@ -175,9 +186,7 @@ export const r2Checks: Check[] = [
     assumption: "GET of a bucket's CORS policy answers { rules } exactly as PUT sent them.",
     async run(ctx) {
       const path = await cors(ctx);
-      const put = await ctx.api("PUT", path, { body: { rules: RULES } });
-      if (put.status !== 200) return refuted(`PUT: ${describeAnswer(put)}`);
-      try {
+      return withRules(ctx, path, async () => {
         const get = await ctx.api("GET", path);
         const f = new Findings();
         f.expect(
@@ -185,9 +194,7 @@ export const r2Checks: Check[] = [
           `GET: ${get.status === 200 ? JSON.stringify(get.result) : describeAnswer(get)}`,
         );
         return f.verdict;
-      } finally {
-        await ctx.api("DELETE", path);
-      }
+      });
     },
   },
   {
@@ -209,18 +216,14 @@ export const r2Checks: Check[] = [
     assumption: "S3's GetBucketCors shows the rules set through the REST API.",
     async run(ctx) {
       const [path, bucket, creds] = await Promise.all([cors(ctx), ctx.bucketAtS3(), ctx.selfS3()]);
-      const put = await ctx.api("PUT", path, { body: { rules: RULES } });
-      if (put.status !== 200) return refuted(`PUT: ${describeAnswer(put)}`);
-      try {
+      return withRules(ctx, path, async () => {
         const shows = (a: S3Answer) =>
           a.status === 200 && a.text.includes(`<AllowedOrigin>${ORIGIN}</AllowedOrigin>`);
         const got = await untilCorsApplies(ctx, () => ctx.s3(`/${bucket}?cors`, creds), shows);
         const f = new Findings();
         f.expect(shows(got), `GetBucketCors: ${describeS3(got)}`);
         return f.verdict;
-      } finally {
-        await ctx.api("DELETE", path);
-      }
+      });
     },
   },
   {
@@ -244,9 +247,7 @@ export const r2Checks: Check[] = [
         before.status === 403 && !before.headers.has("access-control-allow-origin"),
         `before any rule: ${describeCors(before)}`,
       );
-      const put = await ctx.api("PUT", path, { body: { rules: RULES } });
-      if (put.status !== 200) return refuted(`PUT: ${describeAnswer(put)}`);
-      try {
+      return withRules(ctx, path, async () => {
         const after = await untilCorsApplies(ctx, preflight, (a) => a.status === 200);
         const h = after.headers;
         f.expect(
@@ -258,9 +259,7 @@ export const r2Checks: Check[] = [
           `after the rule: ${describeCors(after)}`,
         );
         return f.verdict;
-      } finally {
-        await ctx.api("DELETE", path);
-      }
+      });
     },
   },
   {
@@ -270,9 +269,7 @@ export const r2Checks: Check[] = [
     async run(ctx) {
       const [path, probe, creds] = await Promise.all([cors(ctx), ctx.probeObject(), ctx.selfS3()]);
       const get = (origin: string) => ctx.s3(`/${probe.bucket}/${probe.key}`, creds, { headers: { origin } });
-      const put = await ctx.api("PUT", path, { body: { rules: RULES } });
-      if (put.status !== 200) return refuted(`PUT: ${describeAnswer(put)}`);
-      try {
+      return withRules(ctx, path, async () => {
         const f = new Findings();
         const allowed = await untilCorsApplies(
           ctx,
@@ -291,9 +288,7 @@ export const r2Checks: Check[] = [
           `another Origin: ${describeCors(other)}`,
         );
         return f.verdict;
-      } finally {
-        await ctx.api("DELETE", path);
-      }
+      });
     },
   },
   // --- temporary credentials ---------------------------------------------------------------------
