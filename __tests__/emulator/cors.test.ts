@@ -4,7 +4,7 @@ import { GetBucketCorsCommand } from "@aws-sdk/client-s3";
 import { AwsClient } from "aws4fetch";
 import { beforeEach, describe, expect, it } from "vitest";
 import { useEmulator } from "../helpers/use-emulator.js";
-import { client, STORAGE_READ, s3For, s3Status, tokenCreds } from "./support.js";
+import { accountPolicy, client, STORAGE_READ, s3For, s3Status, tokenCreds } from "./support.js";
 
 const emu = useEmulator({ buckets: ["site", ["site-eu", "eu"]], leftovers: "keep" });
 const api = client(() => emu.emulator);
@@ -62,13 +62,7 @@ describe("bucket CORS over the REST API", () => {
   it("is account-level R2 configuration: Storage Read reads, Storage Write changes", async () => {
     const reader = emu.emulator.seedToken({
       scope: "account",
-      policies: [
-        {
-          effect: "allow",
-          permission_groups: [{ id: STORAGE_READ }],
-          resources: { [`com.cloudflare.api.account.${emu.emulator.accountId}`]: "*" },
-        },
-      ],
+      policies: [accountPolicy(emu.emulator, STORAGE_READ)],
     });
     const none = emu.emulator.seedToken({ scope: "account", preset: "no-permissions" });
     expect((await api("GET", cors("site"), reader.value)).status).toBe(404);

@@ -3,6 +3,7 @@
 import { createHash, createHmac } from "node:crypto";
 import { S3Client } from "@aws-sdk/client-s3";
 import { type Emulator, PERMISSION_GROUPS } from "../../emulator/index.js";
+import type { PolicyInput } from "../../emulator/types.js";
 
 export const ID = Object.fromEntries(PERMISSION_GROUPS.map((g) => [g.name, g.id])) as Record<string, string>;
 export const ITEM_WRITE = ID["Workers R2 Storage Bucket Item Write"] ?? "";
@@ -97,6 +98,15 @@ export function bucketPolicy(emu: Emulator, group: string, bucket: string, juris
     effect: "allow",
     permission_groups: [{ id: group }],
     resources: { [`com.cloudflare.edge.r2.bucket.${emu.accountId}_${jurisdiction}_${bucket}`]: "*" },
+  };
+}
+
+/** A policy granting `group` on the whole account (the account-level groups: R2 Storage, API Tokens). */
+export function accountPolicy(emu: Emulator, group: string): PolicyInput {
+  return {
+    effect: "allow",
+    permission_groups: [{ id: group }],
+    resources: { [`com.cloudflare.api.account.${emu.accountId}`]: "*" },
   };
 }
 

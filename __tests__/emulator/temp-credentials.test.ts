@@ -8,7 +8,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { beforeAll, describe, expect, it } from "vitest";
 import { useEmulator } from "../helpers/use-emulator.js";
-import { client, ITEM_READ, STORAGE_READ, s3For, s3Status, sha256 } from "./support.js";
+import { accountPolicy, client, ITEM_READ, STORAGE_READ, s3For, s3Status, sha256 } from "./support.js";
 
 const emu = useEmulator({ buckets: ["tmp-bucket", ["only-eu", "eu"]], leftovers: "keep" });
 const api = client(() => emu.emulator);
@@ -79,13 +79,7 @@ describe("R2 temporary credentials", () => {
     });
     const storageReader = emu.emulator.seedToken({
       scope: "account",
-      policies: [
-        {
-          effect: "allow",
-          permission_groups: [{ id: STORAGE_READ }],
-          resources: { [`com.cloudflare.api.account.${emu.emulator.accountId}`]: "*" },
-        },
-      ],
+      policies: [accountPolicy(emu.emulator, STORAGE_READ)],
     });
     const forReader = { ...valid(), parentAccessKeyId: reader.id, permission: "object-read-only" };
     // The Storage Write minter mints for another parent, within what that parent holds.
@@ -112,13 +106,7 @@ describe("R2 temporary credentials", () => {
   it("tempCredentialCallers: parent-or-storage-write and parent let a parent mint for itself", async () => {
     const storageReader = emu.emulator.seedToken({
       scope: "account",
-      policies: [
-        {
-          effect: "allow",
-          permission_groups: [{ id: STORAGE_READ }],
-          resources: { [`com.cloudflare.api.account.${emu.emulator.accountId}`]: "*" },
-        },
-      ],
+      policies: [accountPolicy(emu.emulator, STORAGE_READ)],
     });
     const self = { ...valid(), parentAccessKeyId: storageReader.id, permission: "object-read-only" };
     const forOther = { ...self, parentAccessKeyId: storageReader.id };

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { startEmulator } from "../../emulator/index.js";
 import { useEmulator } from "../helpers/use-emulator.js";
 import {
+  accountPolicy,
   bucketPolicy,
   client,
   ID,
@@ -147,11 +148,7 @@ describe("Cloudflare API: tokens", () => {
     const tokensOnly = emu.emulator.seedToken({
       scope: "account",
       policies: [
-        {
-          effect: "allow",
-          permission_groups: [{ id: ID["Account API Tokens Write"] ?? "" }],
-          resources: { [`com.cloudflare.api.account.${emu.emulator.accountId}`]: "*" },
-        },
+        accountPolicy(emu.emulator, ID["Account API Tokens Write"] ?? ""),
         {
           effect: "allow",
           permission_groups: [{ id: ITEM_READ }],
@@ -166,13 +163,7 @@ describe("Cloudflare API: tokens", () => {
     expect([more.status, more.body.errors[0]?.code]).toEqual([403, 9109]);
     const storageRead = await api("POST", base, tokensOnly.value, {
       name: "x",
-      policies: [
-        {
-          effect: "allow",
-          permission_groups: [{ id: STORAGE_READ }],
-          resources: { [`com.cloudflare.api.account.${emu.emulator.accountId}`]: "*" },
-        },
-      ],
+      policies: [accountPolicy(emu.emulator, STORAGE_READ)],
     });
     expect([storageRead.status, storageRead.body.errors[0]?.code]).toEqual([403, 9109]);
     const same = await api("POST", base, tokensOnly.value, {
