@@ -21,6 +21,8 @@ export const confirmed = (note?: string): Verdict =>
   note === undefined ? { verdict: "confirmed" } : { verdict: "confirmed", note };
 export const refuted = (observed: string): Verdict => ({ verdict: "refuted", observed });
 export const skipped = (why: string): Verdict => ({ verdict: "skipped", why });
+/** A check that makes one observation: confirmed when `ok`, else refuted with what it saw. */
+export const holds = (ok: boolean, observed: string): Verdict => (ok ? confirmed() : refuted(observed));
 
 /** Collects what a check saw that the assumption did not predict; refuted when anything was. */
 export class Findings {

@@ -1,6 +1,6 @@
 // Checks of the v4 API's answers to requests that go wrong: authentication, routing, bodies.
 import { setTimeout as sleep } from "node:timers/promises";
-import { type Check, Findings } from "../check.js";
+import { type Check, Findings, holds } from "../check.js";
 import { answerIs, describeAnswer, randomHex } from "../http.js";
 
 export const apiChecks: Check[] = [
@@ -57,9 +57,7 @@ export const apiChecks: Check[] = [
     assumption: "A request body that is not JSON is answered 400/6007.",
     async run(ctx) {
       const res = await ctx.api("POST", ctx.account("/tokens"), { rawBody: "{not json" });
-      const f = new Findings();
-      f.expect(answerIs(res, 400, 6007), describeAnswer(res));
-      return f.verdict;
+      return holds(answerIs(res, 400, 6007), describeAnswer(res));
     },
   },
   {
@@ -78,9 +76,7 @@ export const apiChecks: Check[] = [
       });
       // A token made anyway has no name to sweep by: track it by id.
       if (typeof res.result?.id === "string") ctx.resources.token(res.result.id, "(empty name)");
-      const f = new Findings();
-      f.expect(answerIs(res, 400, 1001), describeAnswer(res));
-      return f.verdict;
+      return holds(answerIs(res, 400, 1001), describeAnswer(res));
     },
   },
   {

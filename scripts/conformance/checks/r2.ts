@@ -1,7 +1,7 @@
 // Checks of the R2 REST API: buckets, bucket CORS, temporary credentials.
 import { setTimeout as sleep } from "node:timers/promises";
 import { isDeepStrictEqual } from "node:util";
-import { type Check, Findings, refuted, skipped, type Verdict } from "../check.js";
+import { type Check, Findings, holds, refuted, skipped, type Verdict } from "../check.js";
 import { answerIs, describeAnswer, describeS3, randomHex, type S3Answer } from "../http.js";
 
 const ORIGIN = "https://example.com";
@@ -99,9 +99,7 @@ export const r2Checks: Check[] = [
     async run(ctx) {
       const bucket = await ctx.bucket();
       const res = await ctx.api("POST", ctx.account("/r2/buckets"), { body: { name: bucket } });
-      const f = new Findings();
-      f.expect(answerIs(res, 409, 10004), describeAnswer(res));
-      return f.verdict;
+      return holds(answerIs(res, 409, 10004), describeAnswer(res));
     },
   },
   {
@@ -111,9 +109,7 @@ export const r2Checks: Check[] = [
       const { answer } = await ctx.createBucket("hint", "default", { locationHint: "WNAM" });
       if (answer.status !== 200) return refuted(describeAnswer(answer));
       const location = answer.result?.location;
-      const f = new Findings();
-      f.expect(location === undefined || location === "wnam", `location ${JSON.stringify(location)}`);
-      return f.verdict;
+      return holds(location === undefined || location === "wnam", `location ${JSON.stringify(location)}`);
     },
   },
   {
@@ -125,9 +121,7 @@ export const r2Checks: Check[] = [
       if (inDefault.answer.status !== 200)
         throw new Error(`creating ${inDefault.name}: ${describeAnswer(inDefault.answer)}`);
       const inEu = await ctx.createBucket(label, "eu");
-      const f = new Findings();
-      f.expect(inEu.answer.status === 200, `the same name in eu: ${describeAnswer(inEu.answer)}`);
-      return f.verdict;
+      return holds(inEu.answer.status === 200, `the same name in eu: ${describeAnswer(inEu.answer)}`);
     },
   },
   {
@@ -137,9 +131,7 @@ export const r2Checks: Check[] = [
       const res = await ctx.api("GET", ctx.account("/r2/buckets"), {
         headers: { "cf-r2-jurisdiction": "mars" },
       });
-      const f = new Findings();
-      f.expect(answerIs(res, 400, 1001), describeAnswer(res));
-      return f.verdict;
+      return holds(answerIs(res, 400, 1001), describeAnswer(res));
     },
   },
   {
@@ -176,9 +168,7 @@ export const r2Checks: Check[] = [
       const res = await ctx.api("PUT", await cors(ctx), {
         body: [{ AllowedOrigins: ["https://example.com"], AllowedMethods: ["GET"] }],
       });
-      const f = new Findings();
-      f.expect(answerIs(res, 400, 10040), describeAnswer(res));
-      return f.verdict;
+      return holds(answerIs(res, 400, 10040), describeAnswer(res));
     },
   },
   {
@@ -188,12 +178,10 @@ export const r2Checks: Check[] = [
       const path = await cors(ctx);
       return withRules(ctx, path, async () => {
         const get = await ctx.api("GET", path);
-        const f = new Findings();
-        f.expect(
+        return holds(
           get.status === 200 && isDeepStrictEqual(get.result, { rules: RULES }),
           `GET: ${get.status === 200 ? JSON.stringify(get.result) : describeAnswer(get)}`,
         );
-        return f.verdict;
       });
     },
   },
@@ -220,9 +208,7 @@ export const r2Checks: Check[] = [
         const shows = (a: S3Answer) =>
           a.status === 200 && a.text.includes(`<AllowedOrigin>${ORIGIN}</AllowedOrigin>`);
         const got = await untilCorsApplies(ctx, () => ctx.s3(`/${bucket}?cors`, creds), shows);
-        const f = new Findings();
-        f.expect(shows(got), `GetBucketCors: ${describeS3(got)}`);
-        return f.verdict;
+        return holds(shows(got), `GetBucketCors: ${describeS3(got)}`);
       });
     },
   },
@@ -317,9 +303,7 @@ export const r2Checks: Check[] = [
     assumption: "temp-access-credentials ignores body fields it does not know.",
     async run(ctx) {
       const res = await ctx.tempCredentials({ parentSecretAccessKey: "ignored", actions: ["GetObject"] });
-      const f = new Findings();
-      f.expect(res.status === 200, describeAnswer(res));
-      return f.verdict;
+      return holds(res.status === 200, describeAnswer(res));
     },
   },
   {
@@ -356,9 +340,7 @@ export const r2Checks: Check[] = [
       "Asking for more than the parent holds (admin-read-write from an Item Write parent) is 403/9109.",
     async run(ctx) {
       const res = await ctx.tempCredentials({ permission: "admin-read-write" });
-      const f = new Findings();
-      f.expect(answerIs(res, 403, 9109), describeAnswer(res));
-      return f.verdict;
+      return holds(answerIs(res, 403, 9109), describeAnswer(res));
     },
   },
   {
@@ -407,9 +389,7 @@ export const r2Checks: Check[] = [
       );
       if (!ready) throw new Error("the control temporary credentials were never accepted");
       const read = await ctx.s3(`/${bucket}/${key}`, tempCredsOf(empty.result));
-      const f = new Findings();
-      f.expect(read.status === 200, `a read of ${key}: ${describeS3(read)}`);
-      return f.verdict;
+      return holds(read.status === 200, `a read of ${key}: ${describeS3(read)}`);
     },
   },
   {

@@ -1,5 +1,5 @@
 // Checks of the R2 S3 endpoint, and the measured propagation delay of a new token.
-import { type Check, confirmed, Findings, refuted } from "../check.js";
+import { type Check, confirmed, holds, refuted } from "../check.js";
 import { GROUP } from "../context.js";
 import { describeS3, randomHex, tokenS3Credentials } from "../http.js";
 
@@ -37,9 +37,7 @@ export const s3Checks: Check[] = [
       if (!ready) return refuted(`not accepted within ${Math.round(ctx.readyTimeoutMs / 1000)} s`);
       ctx.propagation = ready;
       const other = [...ready.refusals.keys()].filter((k) => !k.startsWith("403"));
-      const f = new Findings();
-      f.expect(other.length === 0, `refused with ${other.join(", ")} before it was accepted`);
-      return f.verdict;
+      return holds(other.length === 0, `refused with ${other.join(", ")} before it was accepted`);
     },
   },
   {
@@ -48,9 +46,7 @@ export const s3Checks: Check[] = [
     async run(ctx) {
       const { bucket, key } = await ctx.probeObject();
       const res = await ctx.s3(`/${bucket}/${key}`, undefined);
-      const f = new Findings();
-      f.expect(res.status === 403, describeS3(res));
-      return f.verdict;
+      return holds(res.status === 403, describeS3(res));
     },
   },
   {
@@ -62,9 +58,7 @@ export const s3Checks: Check[] = [
         accessKeyId: randomHex(16),
         secretAccessKey: randomHex(32),
       });
-      const f = new Findings();
-      f.expect(res.status === 401 && res.code === "Unauthorized", describeS3(res));
-      return f.verdict;
+      return holds(res.status === 401 && res.code === "Unauthorized", describeS3(res));
     },
   },
   {
@@ -73,9 +67,7 @@ export const s3Checks: Check[] = [
     async run(ctx) {
       const { bucket, key } = await ctx.probeObject();
       const res = await ctx.s3(`/${bucket}/${key}`, { ...(await ctx.selfS3()), sessionToken: randomHex(32) });
-      const f = new Findings();
-      f.expect(res.status === 403, describeS3(res));
-      return f.verdict;
+      return holds(res.status === 403, describeS3(res));
     },
   },
   {
@@ -85,9 +77,7 @@ export const s3Checks: Check[] = [
       const [bucket, writer] = await Promise.all([ctx.bucketAtS3(), ctx.itemWriter()]);
       await ctx.tokenReady(writer);
       const res = await ctx.s3(`/${bucket}`, tokenS3Credentials(writer), { method: "HEAD" });
-      const f = new Findings();
-      f.expect(res.status === 200, describeS3(res));
-      return f.verdict;
+      return holds(res.status === 200, describeS3(res));
     },
   },
   {

@@ -1,7 +1,7 @@
 // Checks of the token API: creates that must fail, deletes, lists, permission groups, S3 effects.
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
-import { type Check, Findings, refuted, Skip, skipped } from "../check.js";
+import { type Check, Findings, holds, refuted, Skip, skipped } from "../check.js";
 import { GROUP } from "../context.js";
 import {
   type ApiAnswer,
@@ -105,9 +105,7 @@ export const tokenChecks: Check[] = [
     assumption: "GET of a token id that does not exist is 404/7003.",
     async run(ctx) {
       const res = await ctx.api("GET", ctx.account(`/tokens/${randomHex(16)}`));
-      const f = new Findings();
-      f.expect(answerIs(res, 404, 7003), describeAnswer(res));
-      return f.verdict;
+      return holds(answerIs(res, 404, 7003), describeAnswer(res));
     },
   },
   {
@@ -118,9 +116,7 @@ export const tokenChecks: Check[] = [
       const first = await ctx.deleteToken(token.id);
       if (first.status !== 200) return refuted(`the first DELETE: ${describeAnswer(first)}`);
       const second = await ctx.api("DELETE", ctx.account(`/tokens/${token.id}`));
-      const f = new Findings();
-      f.expect(answerIs(second, 404, 7003), `the second DELETE: ${describeAnswer(second)}`);
-      return f.verdict;
+      return holds(answerIs(second, 404, 7003), `the second DELETE: ${describeAnswer(second)}`);
     },
   },
   {
@@ -357,9 +353,7 @@ export const tokenChecks: Check[] = [
         method: "PUT",
         body: "w",
       });
-      const f = new Findings();
-      f.expect(put.status === 200, `an object write: ${describeS3(put)}`);
-      return f.verdict;
+      return holds(put.status === 200, `an object write: ${describeS3(put)}`);
     },
   },
   {
@@ -373,9 +367,7 @@ export const tokenChecks: Check[] = [
         ]),
       );
       const list = await ctx.api("GET", ctx.account("/tokens?per_page=5"), { token: writer.value });
-      const f = new Findings();
-      f.expect(list.status === 200, `a list with it: ${describeAnswer(list)}`);
-      return f.verdict;
+      return holds(list.status === 200, `a list with it: ${describeAnswer(list)}`);
     },
   },
   {
@@ -423,9 +415,7 @@ export const tokenChecks: Check[] = [
       await ctx.controlReady();
       const { bucket, key } = await ctx.probeObject();
       const read = await ctx.s3(`/${bucket}/${key}`, tokenS3Credentials(token));
-      const f = new Findings();
-      f.expect(!acceptedByS3(read), `a read with it: ${describeS3(read)}`);
-      return f.verdict;
+      return holds(!acceptedByS3(read), `a read with it: ${describeS3(read)}`);
     },
   },
 ];
