@@ -8,7 +8,7 @@ import path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { corsSetCommand } from "../../src/cli/commands/cors.js";
 import { apiFlags, cliEnv, describeCli, runCli } from "../helpers/cli.js";
-import { bucketName, callSequence } from "../helpers/emulator.js";
+import { bucketName, callSequence, STORAGE_READ_GROUP } from "../helpers/emulator.js";
 import { useEmulator } from "../helpers/use-emulator.js";
 
 const emu = useEmulator({});
@@ -208,7 +208,7 @@ describe("cors", () => {
       policies: [
         {
           effect: "allow",
-          permission_groups: [{ id: "b4992e1108244f5d8bfbd5744320c2e1" }],
+          permission_groups: [{ id: STORAGE_READ_GROUP }],
           resources: { [`com.cloudflare.api.account.${emu.emulator.accountId}`]: "*" },
         },
       ],

@@ -20,6 +20,7 @@ export const FORBIDDEN_9109: FaultKind = {
 /** Permission group ids the action sends first (Cloudflare's, docs/cloudflare-api.md §3). */
 export const ITEM_WRITE_GROUP = "2efd5506f9c8494dacb1fa10a3e7d5b6";
 export const ITEM_READ_GROUP = "6a018a9f2fc74eb6b293b0c548f38b39";
+export const STORAGE_READ_GROUP = "b4992e1108244f5d8bfbd5744320c2e1";
 
 /** The emulator most tests want: no propagation or revocation delay, no latency. */
 export function startQuietEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
