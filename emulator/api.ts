@@ -280,7 +280,8 @@ export async function handleApi(deps: ApiDeps, req: IncomingMessage, res: Server
   }
   if (fault?.type === "result-after" && answer.status < 300) {
     call.status = 200;
-    send(res, 200, successBody(fault.result, {}));
+    const own = (answer.body as { result?: unknown }).result;
+    send(res, 200, successBody(typeof fault.result === "function" ? fault.result(own) : fault.result, {}));
     return;
   }
   call.status = answer.status;

@@ -172,8 +172,11 @@ export type FaultKind =
   | { type: "drop-before" }
   | { type: "malformed" }
   | { type: "success-false" }
-  /** Acts, then answers success with this result instead of its own (an older or leaner answer shape). */
-  | { type: "result-after"; result: unknown };
+  /**
+   * Acts, then answers success with this result instead of its own (an older or leaner answer
+   * shape); a function gets the result the emulator would have answered (an odd field in it).
+   */
+  | { type: "result-after"; result: unknown | ((own: unknown) => unknown) };
 
 export interface Fault {
   route: RouteName;

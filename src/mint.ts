@@ -23,7 +23,7 @@ import { ActionError, describeError } from "./errors.js";
 import { childTokenName, type RunContext } from "./naming.js";
 import { type Readiness, readinessScope, type S3Credentials, waitForReadiness } from "./readiness.js";
 import { isAdmin, isNarrowed, type TokenScope } from "./terms.js";
-import { expiresAt as expiryOf, wholeSecondsIso } from "./time.js";
+import { answeredExpiry, expiresAt as expiryOf, wholeSecondsIso } from "./time.js";
 
 export type MintMode = "token" | "hybrid" | "temporary";
 
@@ -249,7 +249,7 @@ export async function mint(config: Config, deps: MintDeps): Promise<Minted> {
     scope: config.tokenScope,
     accountId: config.accountId,
     apiUrl: config.apiUrl,
-    expiresAt: new Date(created.expires_on ?? expiresOn).toISOString(),
+    expiresAt: answeredExpiry(created.expires_on, Date.parse(expiresOn)),
   };
   try {
     await deps.onChildCreated(child);

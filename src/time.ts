@@ -19,3 +19,12 @@ export function formatDuration(seconds: number): string {
   }
   return `${seconds}s`;
 }
+
+/**
+ * An expiry a server answered, as an ISO instant; `fallbackMs` (what was asked for) when the answer
+ * is missing or not a date. It runs right after a mint, where a throw would leave the token alive.
+ */
+export function answeredExpiry(answered: string | null | undefined, fallbackMs: number): string {
+  const ms = answered ? Date.parse(answered) : Number.NaN;
+  return new Date(Number.isNaN(ms) ? fallbackMs : ms).toISOString();
+}

@@ -261,6 +261,27 @@ describe("answers the evidence says Cloudflare gives, with each ambiguous point 
     expect(post.exitCode).toBe(0);
   });
 
+  test("a token create answered with an expires_on that is no date: the requested expiry stands, the child is revoked", async () => {
+    const bucket = newBucket("oddexp");
+    emu.emulator.injectFault({
+      route: "tokens.create",
+      kind: {
+        type: "result-after",
+        result: (own: unknown) => ({ ...(own as object), expires_on: "in an hour" }),
+      },
+    });
+    const inputs = emulatorInputs(emu.emulator, emu.minter, bucket, { ttl: "30m", "wait-timeout": "0" });
+    const before = Date.now();
+    const main = await runMain({ inputs });
+    expect(main.exitCode, describeStep(main)).toBe(0);
+    const expiresAt = Date.parse(main.outputs["expires-at"] as string);
+    expect(expiresAt - before).toBeGreaterThan(29 * 60_000);
+    expect(expiresAt - before).toBeLessThanOrEqual(30 * 60_000 + 1_000);
+    const post = await runPost({ inputs, state: main.state });
+    expect(post.exitCode, describeStep(post)).toBe(0);
+    expect(liveChildIds(emu.emulator)).toEqual([]);
+  });
+
   test.each(["header", "any"] as const)(
     "hybrid and temporary mode reach an eu bucket when temp-access-credentials looks only in the %s jurisdiction",
     async (where) => {

@@ -3,7 +3,7 @@ import type { Config } from "../config.js";
 import { ActionError, describeError } from "../errors.js";
 import type { Minted } from "../mint.js";
 import { readinessScope, waitForReadiness } from "../readiness.js";
-import { formatDuration } from "../time.js";
+import { answeredExpiry, expiresAt as expiryOf, formatDuration } from "../time.js";
 import { vendMint, vendRevoke } from "./client.js";
 
 export interface KeylessDeps extends HttpDeps {
@@ -76,7 +76,7 @@ export async function mintKeyless(config: Config, deps: KeylessDeps): Promise<Mi
   deps.mask(vended["secret-access-key"]);
   if (vended["session-token"]) deps.mask(vended["session-token"]);
   const tokenId = vended["token-id"];
-  const expiresAt = new Date(vended["expires-at"]).toISOString();
+  const expiresAt = answeredExpiry(vended["expires-at"], expiryOf(deps.now(), config.ttlSeconds));
   try {
     await deps.onMinted(tokenId, expiresAt);
     deps.log(
