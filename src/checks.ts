@@ -21,7 +21,17 @@ export const tokenIdSchema = z.string().check(z.regex(HEX32));
  */
 export const isUnusableToken = (value: string): boolean => /[\s\p{Cc}]/u.test(value);
 
-/** An http(s) URL without query or fragment, without its trailing slash; undefined when it is not one. */
+/**
+ * The value with any `user:password@` of a URL shown as `***@`, for messages: such a password was
+ * never meant to be printed, and fetch would quote it in its own error.
+ */
+export const hidingUserInfo = (value: string): string =>
+  value.replace(/^(\s*[a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, "$1***@");
+
+/**
+ * An http(s) URL without user info, query or fragment, without its trailing slash; undefined when it
+ * is not one.
+ */
 export function httpUrl(value: string): string | undefined {
   const trimmed = value.trim();
   let parsed: URL;
@@ -30,7 +40,8 @@ export function httpUrl(value: string): string | undefined {
   } catch {
     return undefined;
   }
-  if ((parsed.protocol !== "https:" && parsed.protocol !== "http:") || parsed.search || parsed.hash) {
+  const { protocol, username, password, search, hash } = parsed;
+  if ((protocol !== "https:" && protocol !== "http:") || username || password || search || hash) {
     return undefined;
   }
   return trimmed.replace(/\/+$/, "");

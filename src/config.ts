@@ -4,7 +4,14 @@
  * see errors.ts) so that the action speaks of inputs and the CLI of flags from the same text.
  */
 import * as z from "zod/mini";
-import { httpUrl, isBucketName, isCleartextRemote, isHex32, isUnusableToken } from "./checks.js";
+import {
+  hidingUserInfo,
+  httpUrl,
+  isBucketName,
+  isCleartextRemote,
+  isHex32,
+  isUnusableToken,
+} from "./checks.js";
 import { InputError, type InputProblem } from "./errors.js";
 import {
   DEFAULT_API_URL,
@@ -114,13 +121,13 @@ const checkUrl =
     if (url === undefined) {
       return reject(
         ctx,
-        `{input:${name}} is ${quote(value)}, which is not an http(s) URL without query or fragment. Use a URL such as ${example}.`,
+        `{input:${name}} is ${quote(hidingUserInfo(value))}, which is not an http(s) URL without user name, password, query or fragment. Use a URL such as ${example}.`,
       );
     }
     if (isCleartextRemote(url)) {
       return reject(
         ctx,
-        `{input:${name}} is ${quote(value)}: plain http would carry ${carries} across the network unencrypted. Use https:// (plain http is accepted only for localhost, 127.0.0.0/8 and [::1]).`,
+        `{input:${name}} is ${quote(hidingUserInfo(value))}: plain http would carry ${carries} across the network unencrypted. Use https:// (plain http is accepted only for localhost, 127.0.0.0/8 and [::1]).`,
       );
     }
     return url;

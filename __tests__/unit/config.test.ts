@@ -122,6 +122,18 @@ describe("parseConfig", () => {
     expect(messages.join(" ")).not.toContain("first_half");
   });
 
+  it.each(["api-url", "s3-endpoint", "vending-url"])(
+    "refuses a user name and password in %s without printing the password",
+    (input) => {
+      const { "api-token": _token, "account-id": _account, ...keyless } = base;
+      const inputs = input === "vending-url" ? keyless : base;
+      const messages = problemsOf({ ...inputs, [input]: "https://deploy:pa55w0rd-xyz@example.com/v4" });
+      expect(messages.join(" ")).toContain(`Input ${input} is "https://***@example.com/v4"`);
+      expect(messages.join(" ")).toMatch(/without user name, password, query or fragment/);
+      expect(messages.join(" ")).not.toContain("pa55w0rd");
+    },
+  );
+
   it("reports every problem at once", () => {
     expect(problemsOf({ ...base, bucket: "Bad", ttl: "x", jurisdiction: "mars" })).toHaveLength(3);
   });

@@ -127,6 +127,12 @@ const CASES: {
     message: ['ACCOUNT_ID is "not-an-account"'],
   },
   { name: "TOKEN_SCOPE is bad", vars: { TOKEN_SCOPE: "org" }, message: ["TOKEN_SCOPE", "account or user"] },
+  {
+    // The password is shown as ***: the test's message check and its own scan of the answer.
+    name: "API_URL carries a user name and password",
+    vars: { API_URL: "https://ops:pa55w0rd-xyz@api.cloudflare.com/client/v4" },
+    message: ['API_URL is "https://***@api.cloudflare.com/client/v4"', "without user name, password"],
+  },
 ];
 
 describe("a misconfigured Worker → 500 server_misconfigured, no call, no crash", () => {
@@ -147,6 +153,7 @@ describe("a misconfigured Worker → 500 server_misconfigured, no call, no crash
         expect(answer.body.error?.code).toBe("server_misconfigured");
         for (const fragment of message) expect(answer.body.error?.message).toContain(fragment);
         expect(answer.text).not.toContain(emu.minter.value);
+        expect(answer.text).not.toContain("pa55w0rd");
       }
       expect(callSequence(emu.emulator)).toEqual([]);
       // The isolate is still alive and says the same again.

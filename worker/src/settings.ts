@@ -3,7 +3,7 @@
  * bad value is a 500 `server_misconfigured` that names the var and the fix, never a crash, and never
  * quotes the secret.
  */
-import { httpUrl, isCleartextRemote, isHex32, isUnusableToken } from "../../src/checks.js";
+import { hidingUserInfo, httpUrl, isCleartextRemote, isHex32, isUnusableToken } from "../../src/checks.js";
 import { DEFAULT_API_URL, TOKEN_SCOPES, type TokenScope } from "../../src/terms.js";
 import { HttpError } from "./errors.js";
 import type { Logger } from "./log.js";
@@ -54,7 +54,9 @@ const text = (value: unknown): string => (typeof value === "string" ? value.trim
 function urlSetting(name: string, value: string, problems: string[]): string {
   const url = httpUrl(value);
   if (url === undefined) {
-    problems.push(`${name} is "${value}", which is not an http(s) URL without query or fragment.`);
+    problems.push(
+      `${name} is "${hidingUserInfo(value)}", which is not an http(s) URL without user name, password, query or fragment.`,
+    );
     return value;
   }
   // The account token (API_URL) and verified identities (ISSUER, JWKS_URL) must not cross a network in clear.

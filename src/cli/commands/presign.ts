@@ -1,4 +1,4 @@
-import { httpUrl, isBucketName, isCleartextRemote, isHex32 } from "../../checks.js";
+import { hidingUserInfo, httpUrl, isBucketName, isCleartextRemote, isHex32 } from "../../checks.js";
 import { CloudflareClient } from "../../cloudflare/client.js";
 import { parseConfig, parseDuration, type RawInputs, splitList } from "../../config.js";
 import { discardChild, type MintDeps, type Minted, mint } from "../../mint.js";
@@ -112,7 +112,7 @@ function endpointFromEnv(values: Values, deps: CliDeps): string {
   const url = httpUrl(given);
   if (url === undefined || isCleartextRemote(url)) {
     throw usage(
-      `${name} is ${JSON.stringify(given)}, which is not an https:// URL (plain http only on localhost) without query or fragment.`,
+      `${name} is ${JSON.stringify(hidingUserInfo(given))}, which is not an https:// URL (plain http only on localhost) without user name, password, query or fragment.`,
     );
   }
   return url;
