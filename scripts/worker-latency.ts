@@ -103,6 +103,7 @@ try {
       mask: () => {},
       onChildCreated: () => {},
       log: () => {},
+      warn: (message) => process.stderr.write(`${message}\n`),
       debug: () => {},
       run: { repository, runId: "1", runAttempt: "1", job: "measure" },
     });

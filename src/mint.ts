@@ -65,6 +65,8 @@ export interface MintDeps extends HttpDeps {
   /** Called when a failing step has deleted its child itself, so the post step has nothing left to do. */
   onChildDiscarded?: (child: ChildToken) => void | Promise<void>;
   log: (message: string) => void;
+  /** A token that could not be cleaned up: shown even where progress is silenced. */
+  warn: (message: string) => void;
   debug: (message: string) => void;
   run?: RunContext | undefined;
   /** Where a mint outside GitHub Actions comes from (e.g. "cli user@host"), for the child's name. */
@@ -304,7 +306,7 @@ export async function discardChild(
     );
     await deps.onChildDiscarded?.(child);
   } catch (error) {
-    deps.log(
+    deps.warn(
       `Could not delete child token ${child.tokenId} after the failure (${describeError(cause)}): ${describeError(error)}. It expires at ${child.expiresAt}; delete it by hand if it matters.`,
     );
   }

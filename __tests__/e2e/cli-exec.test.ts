@@ -315,18 +315,21 @@ describe("signals", () => {
     expectRevoked(result);
   });
 
-  test("SIGTERM while waiting for the S3 endpoint: CMD never starts, the token is deleted, exit 143", async () => {
+  test("SIGTERM while waiting for the S3 endpoint: CMD never starts, the token is deleted (its DELETE retried after a 503), exit 143", async () => {
     emu.emulator.set({ propagationDelayMs: 20_000 });
     const marker = script("mark.sh", 'touch "$DIR/started"');
     const cli = startCli(["exec", "--bucket", bucket, ...mintFlags(emu.emulator), "--", marker], {
       env: env(),
     });
     await waitUntil("the child token", () => /Created child token/.test(cli.stderr()));
+    // The interrupt ends the readiness wait at once, not the clean-up's retries.
+    emu.emulator.injectFault({ route: "tokens.delete", kind: { type: "status", status: 503 } });
     cli.kill("SIGTERM");
     const result = await cli.done;
     expect(result.exitCode, describeCli(result)).toBe(143);
     expect(result.durationMs).toBeLessThan(10_000);
     expect(started()).toBe(false);
+    expect(callsTo(emu.emulator, "tokens.delete").map((c) => c.status)).toEqual([503, 200]);
     expect(liveChildIds(emu.emulator)).toEqual([]);
   });
 });

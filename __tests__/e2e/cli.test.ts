@@ -20,7 +20,7 @@ import {
   runCli,
   runCliInTty,
 } from "../helpers/cli.js";
-import { bucketName, callSequence, callsTo, liveChildIds } from "../helpers/emulator.js";
+import { bucketName, callSequence, callsTo, FORBIDDEN_9109, liveChildIds } from "../helpers/emulator.js";
 import { getText, putText, s3ClientFromOutputs } from "../helpers/s3.js";
 import { useEmulator } from "../helpers/use-emulator.js";
 
@@ -567,6 +567,25 @@ describe("mint", () => {
       expect(callsTo(emu.emulator, "tokens.delete")).toHaveLength(1);
       expect(liveChildIds(emu.emulator)).toEqual([]);
     } finally {
+      emu.emulator.set({ propagationDelayMs: 0 });
+    }
+  });
+
+  test("--quiet silences progress, never a child token it could not delete", async () => {
+    emu.emulator.set({ propagationDelayMs: 60_000 });
+    emu.emulator.injectFault({ route: "tokens.delete", times: 5, kind: FORBIDDEN_9109 });
+    try {
+      const result = await runCli(
+        ["mint", "--bucket", bucket, "--wait-timeout", "1", "--quiet", ...mintFlags(emu.emulator)],
+        { env: env() },
+      );
+      expect(result.exitCode, describeCli(result)).toBe(1);
+      const [child] = liveChildIds(emu.emulator);
+      expect(child).toMatch(TOKEN_ID);
+      expect(result.stderr).toContain(`Could not delete child token ${child} after the failure`);
+      expect(result.stderr).not.toContain("Created child token");
+    } finally {
+      emu.emulator.clearFaults();
       emu.emulator.set({ propagationDelayMs: 0 });
     }
   });

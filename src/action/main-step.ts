@@ -33,17 +33,14 @@ interface Minter {
 }
 
 function directMinter(io: ActionIO, config: Config, deps: StepDeps): Minter {
-  let child: ChildToken | undefined;
   const mintDeps = {
     ...deps,
     client: new CloudflareClient({ apiUrl: config.apiUrl, deps, log: (m) => io.info(m) }),
     mask: (secret: string) => io.setSecret(secret),
-    onChildCreated: (created: ChildToken) => {
-      child = created;
-      saveCloudflareChild(io, created, config.revoke);
-    },
+    onChildCreated: (created: ChildToken) => saveCloudflareChild(io, created, config.revoke),
     onChildDiscarded: () => saveDiscarded(io),
     log: (m: string) => io.info(m),
+    warn: (m: string) => io.warning(m),
     debug: (m: string) => io.debug(m),
   };
   return {
@@ -52,8 +49,8 @@ function directMinter(io: ActionIO, config: Config, deps: StepDeps): Minter {
       if (!minted.child) saveTemporary(io, minted.expiresAt);
       return minted;
     },
-    async discard(_minted, cause) {
-      if (child) await discardChild(config, mintDeps, child, cause);
+    async discard(minted, cause) {
+      if (minted.child) await discardChild(config, mintDeps, minted.child, cause);
     },
   };
 }
@@ -72,6 +69,7 @@ function keylessMinter(
       saveVendedChild(io, { tokenId, vendingUrl, audience, expiresAt }, config.revoke),
     onDiscarded: () => saveDiscarded(io),
     log: (m: string) => io.info(m),
+    warn: (m: string) => io.warning(m),
     debug: (m: string) => io.debug(m),
   };
   return {

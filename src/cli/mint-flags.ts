@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import { CloudflareClient } from "../cloudflare/client.js";
 import { type Config, parseConfig, type RawInputs } from "../config.js";
-import { type Minted, mint } from "../mint.js";
+import { type MintDeps, type Minted, mint } from "../mint.js";
 import { ENV_FALLBACKS, INPUT_DEFAULTS, INPUT_NAMES, type InputName } from "../terms.js";
 import { type CliDeps, helpFlag, type Options, usage, type Values } from "./common.js";
 
@@ -115,30 +115,54 @@ function progress(deps: CliDeps, quiet: boolean) {
   };
 }
 
-/** Mints as the action does, progress on stderr unless quiet. A terminal masks nothing, so nothing here prints a secret. */
+/**
+ * How the CLI's commands mint: as the action does, progress on stderr unless quiet, a token left
+ * behind always. A terminal masks nothing, so nothing here prints a secret. `waitSleep` (exec's
+ * interruptible sleep) paces only the readiness wait: the client keeps the plain sleep, so a
+ * clean-up after Ctrl-C still retries its DELETE.
+ */
+export function cliMintDeps(
+  config: Config,
+  deps: CliDeps,
+  quiet: boolean,
+  waitSleep: CliDeps["sleep"] = deps.sleep,
+): { mintDeps: MintDeps; done: () => void } {
+  const spinner = progress(deps, quiet);
+  const say = (m: string) => {
+    spinner.clear();
+    deps.stderr(`${m}\n`);
+  };
+  const info = (m: string) => {
+    if (!quiet) say(m);
+  };
+  return {
+    mintDeps: {
+      ...deps,
+      sleep: waitSleep,
+      client: new CloudflareClient({ apiUrl: config.apiUrl, deps, log: info }),
+      mask: () => {},
+      onChildCreated: () => {},
+      log: info,
+      warn: say,
+      debug: () => spinner.tick(),
+      run: deps.run,
+      origin: deps.origin,
+    },
+    done: () => spinner.clear(),
+  };
+}
+
+/** Mints with cliMintDeps, and clears the progress line whatever happens. */
 export async function mintWithProgress(
   config: Config,
   deps: CliDeps,
   quiet: boolean,
-  hooks: { onChildCreated?: (tokenId: string) => void } = {},
+  waitSleep?: CliDeps["sleep"],
 ): Promise<Minted> {
-  const spinner = progress(deps, quiet);
-  const info = (m: string) => {
-    spinner.clear();
-    if (!quiet) deps.stderr(`${m}\n`);
-  };
+  const { mintDeps, done } = cliMintDeps(config, deps, quiet, waitSleep);
   try {
-    return await mint(config, {
-      ...deps,
-      client: new CloudflareClient({ apiUrl: config.apiUrl, deps, log: info }),
-      mask: () => {},
-      onChildCreated: (child) => hooks.onChildCreated?.(child.tokenId),
-      log: info,
-      debug: () => spinner.tick(),
-      run: deps.run,
-      origin: deps.origin,
-    });
+    return await mint(config, mintDeps);
   } finally {
-    spinner.clear();
+    done();
   }
 }

@@ -15,6 +15,8 @@ export interface KeylessDeps extends HttpDeps {
   /** Called when a failing step revoked its child itself, so the post step has nothing left to do. */
   onDiscarded?: () => void | Promise<void>;
   log: (message: string) => void;
+  /** A token that could not be cleaned up: shown even where progress is silenced. */
+  warn: (message: string) => void;
   debug: (message: string) => void;
 }
 
@@ -123,7 +125,7 @@ export async function mintKeyless(config: Config, deps: KeylessDeps): Promise<Mi
 
 /** Revokes through the Worker what a failing step minted; a failure here is reported, not thrown. */
 export async function discardKeyless(
-  deps: Pick<KeylessDeps, keyof HttpDeps | "idToken" | "mask" | "log">,
+  deps: Pick<KeylessDeps, keyof HttpDeps | "idToken" | "mask" | "log" | "warn">,
   vendingUrl: string,
   audience: string,
   tokenId: string,
@@ -134,7 +136,7 @@ export async function discardKeyless(
     deps.log(`Revoked child token ${tokenId} through the vending Worker because the step failed.`);
     return true;
   } catch (error) {
-    deps.log(
+    deps.warn(
       `Could not revoke child token ${tokenId} after the failure (${describeError(cause)}): ${describeError(error)}.`,
     );
     return false;

@@ -186,6 +186,7 @@ export async function handleMint(request: Request, settings: Settings, log: Logg
       mask: () => {},
       onChildCreated: (child) => log.set({ token_id: child.tokenId }),
       log: (message) => log.info("mint.progress", { message }),
+      warn: (message) => log.warn("mint.cleanup_failed", { message }),
       debug: () => {},
       run: runContext(claims),
     });

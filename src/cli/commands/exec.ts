@@ -142,7 +142,7 @@ async function release(
 }
 
 /** Sleeps that end early, with an error, once a signal asked to stop before CMD started. */
-function interruptible(deps: CliDeps) {
+function interruptible() {
   let interrupted: Forwarded | undefined;
   const waiting = new Set<() => void>();
   return {
@@ -153,23 +153,20 @@ function interruptible(deps: CliDeps) {
       interrupted ??= signal;
       for (const wake of waiting) wake();
     },
-    deps: {
-      ...deps,
-      sleep: (ms: number) =>
-        new Promise<void>((resolve, reject) => {
-          const stop = () => {
-            clearTimeout(timer);
-            waiting.delete(stop);
-            reject(new ActionError("input", `Interrupted by ${interrupted} before the command started.`));
-          };
-          if (interrupted) return stop();
-          const timer = setTimeout(() => {
-            waiting.delete(stop);
-            resolve();
-          }, ms);
-          waiting.add(stop);
-        }),
-    } satisfies CliDeps,
+    sleep: (ms: number) =>
+      new Promise<void>((resolve, reject) => {
+        const stop = () => {
+          clearTimeout(timer);
+          waiting.delete(stop);
+          reject(new ActionError("input", `Interrupted by ${interrupted} before the command started.`));
+        };
+        if (interrupted) return stop();
+        const timer = setTimeout(() => {
+          waiting.delete(stop);
+          resolve();
+        }, ms);
+        waiting.add(stop);
+      }),
   };
 }
 
@@ -190,7 +187,7 @@ async function run(values: Values, deps: CliDeps): Promise<number> {
   const say = (m: string) => {
     if (!quiet) deps.stderr(`${m}\n`);
   };
-  const stop = interruptible(deps);
+  const stop = interruptible();
   let child: ChildProcess | undefined;
   const onSignal = (signal: Forwarded) => {
     if (!child) return stop.interrupt(signal);
@@ -203,7 +200,7 @@ async function run(values: Values, deps: CliDeps): Promise<number> {
     let minted: Minted;
     try {
       config = mintConfig(values, deps.env);
-      minted = await mintWithProgress(config, stop.deps, quiet);
+      minted = await mintWithProgress(config, deps, quiet, stop.sleep);
     } catch (error) {
       deps.stderr(`error: ${describeError(error, "cli")}\n`);
       return stop.signal ? 128 + (os.constants.signals[stop.signal] ?? 0) : EXIT.usage;

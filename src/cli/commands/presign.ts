@@ -1,7 +1,6 @@
 import { hidingUserInfo, httpUrl, isBucketName, isCleartextRemote, isHex32 } from "../../checks.js";
-import { CloudflareClient } from "../../cloudflare/client.js";
 import { parseConfig, parseDuration, type RawInputs, splitList } from "../../config.js";
-import { discardChild, type MintDeps, type Minted, mint } from "../../mint.js";
+import { discardChild, type Minted, mint } from "../../mint.js";
 import {
   isObjectKey,
   PRESIGN_METHODS,
@@ -30,6 +29,7 @@ import {
   usage,
   type Values,
 } from "../common.js";
+import { cliMintDeps } from "../mint-flags.js";
 import { mintCommand } from "./mint.js";
 
 /** mint's flags that make sense here, with mint's own definitions, so the two cannot drift. */
@@ -173,21 +173,13 @@ async function mintForUrls(
     if (flag !== "bucket" && value !== undefined) raw[flag] = value;
   }
   const config = parseConfig(raw, deps.env);
-  const log = (m: string) => {
-    if (!quiet) deps.stderr(`${m}\n`);
-  };
-  const mintDeps: MintDeps = {
-    ...deps,
-    client: new CloudflareClient({ apiUrl: config.apiUrl, deps, log }),
-    // The URLs printed are the credential; nothing else here is printed.
-    mask: () => {},
-    onChildCreated: () => {},
-    log,
-    debug: () => {},
-    run: deps.run,
-    origin: deps.origin,
-  };
-  const minted = await mint(config, mintDeps);
+  const { mintDeps, done } = cliMintDeps(config, deps, quiet);
+  let minted: Minted;
+  try {
+    minted = await mint(config, mintDeps);
+  } finally {
+    done();
+  }
   return {
     minted,
     discard: async (cause) => {
