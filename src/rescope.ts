@@ -246,7 +246,9 @@ export async function rescope(
   }
 
   const group = PERMISSION_GROUPS[change.permission];
-  const onlyR2Groups = token.policies.every((p) => p.permission_groups.every((g) => R2_GROUP_IDS.has(g.id)));
+  // By id or name: after Cloudflare rotates the ids (the case the self-heal exists for), the token's
+  // own groups carry ids this table does not know.
+  const onlyR2Groups = token.policies.every((p) => p.permission_groups.every(isR2Group));
   const alreadyGranted = (): RescopeResult => ({
     ...base,
     outcome: "already-granted",

@@ -140,6 +140,7 @@ describe("help and usage", () => {
 
   test.each([
     [["frobnicate"], /Unknown command "frobnicate"/],
+    [["constructor"], /Unknown command "constructor"/],
     [["mint", "--bucket", "x-bucket", "--bogus"], /--bogus/],
     [["mint", "my-bucket"], /my-bucket|argument/i],
     [["revoke", "--token"], /--token/],
@@ -229,6 +230,17 @@ describe("help and usage", () => {
 });
 
 describe("Cloudflare failures", () => {
+  test("a proxy variable that is no URL: one line naming the variable, never its value (it may hold a password)", async () => {
+    const result = await runCli(["mint", "--bucket", "ok-bucket", ...mintFlags(emu.emulator)], {
+      env: { ...env(), HTTPS_PROXY: "http://ops:pa55w0rd-xyz@[proxy" },
+    });
+    expect(result.exitCode, describeCli(result)).toBe(1);
+    expect(result.stderr).toMatch(/^error: The proxy setting in HTTPS_PROXY is not a proxy URL/);
+    expect(result.stderr).not.toContain("pa55w0rd");
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(emu.emulator.calls).toEqual([]);
+  });
+
   test("a token without API Tokens Write: exit 1, the Cloudflare code and the missing permission on stderr, stdout empty", async () => {
     const r2Admin = emu.emulator.seedToken({ scope: "account", preset: "r2-admin", name: "cli r2 admin" });
     for (const args of [

@@ -4,8 +4,10 @@
 // 404, and deletes of tokens that are already gone. Run as the GitHub runner runs the bundle.
 import { describe, expect, test } from "vitest";
 import { describeStep, errorLines, runMain, runPost, warningLines } from "../../scripts/harness/runner.js";
+import { apiFlags, cliEnv, describeCli, runCli } from "../helpers/cli.js";
 import {
   bucketName,
+  bucketResource,
   callSequence,
   callsTo,
   emulatorInputs,
@@ -308,7 +310,13 @@ describe("answers the evidence says Cloudflare gives, with each ambiguous point 
 
 describe("when Cloudflare rotated the R2 group ids and answers the old id with 403/9109 or 404", () => {
   const ROTATED = "0f0f0f0f0f0f4f0f8f0f0f0f0f0f0f09";
-  const rotated = useEmulator({ permissionGroupIds: { "Workers R2 Storage Bucket Item Write": ROTATED } });
+  const ROTATED_READ = "0e0e0e0e0e0e4e0e8e0e0e0e0e0e0e08";
+  const rotated = useEmulator({
+    permissionGroupIds: {
+      "Workers R2 Storage Bucket Item Write": ROTATED,
+      "Workers R2 Storage Bucket Item Read": ROTATED_READ,
+    },
+  });
 
   test.each(["403/9109", "404/7003"] as const)(
     "a %s on create with the known id looks the group up by name (%%20) and creates once more",
@@ -333,6 +341,38 @@ describe("when Cloudflare rotated the R2 group ids and answers the old id with 4
       expect(post.exitCode).toBe(0);
     },
   );
+
+  test("rescope of a token whose own R2 group carries a rotated id still looks up the group it adds after a 403/9109", async () => {
+    rotated.emulator.set({ assumptions: { unknownPermissionGroup: "403/9109" } });
+    const [a, b] = [bucketName("rot-a"), bucketName("rot-b")];
+    rotated.emulator.createBucket(a);
+    rotated.emulator.createBucket(b);
+    // A token made after the rotation: its Item Read group carries the new id, which no table here knows.
+    const held = rotated.emulator.seedToken({
+      scope: "account",
+      policies: [
+        {
+          effect: "allow",
+          permission_groups: [{ id: ROTATED_READ }],
+          resources: { [bucketResource(rotated.emulator.accountId, a)]: "*" },
+        },
+      ],
+    });
+    rotated.emulator.resetCalls();
+    const result = await runCli(
+      ["rescope", "--token-id", held.id, "--add-bucket", b, "--permission", "object-read-write"].concat(
+        apiFlags(rotated.emulator),
+      ),
+      { env: cliEnv(rotated.emulator, rotated.minter) },
+    );
+    expect(result.exitCode, describeCli(result)).toBe(0);
+    expect(callSequence(rotated.emulator)).toEqual([
+      "tokens.get 200",
+      "tokens.update 403",
+      "permission_groups.list 200",
+      "tokens.update 200",
+    ]);
+  });
 });
 
 describe("an account full of tokens this tool did not make (OAuth-provisioned, newer or sparse shapes)", () => {

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import os from "node:os";
+import { describeError } from "../errors.js";
 import { nodeHttpDeps } from "../node/http.js";
 import { runContextFromEnv } from "../run-context.js";
 import { runCli } from "./run.js";
@@ -27,4 +28,9 @@ void nodeHttpDeps(process.env)
   )
   .then((code) => {
     process.exitCode = code;
+  })
+  // runCli reports its own failures; this turns one before it (the proxy settings) into a line, not a stack trace.
+  .catch((error: unknown) => {
+    process.stderr.write(`error: ${describeError(error, "cli")}\n`);
+    process.exitCode = 1;
   });

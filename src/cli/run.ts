@@ -33,7 +33,7 @@ type Command = keyof typeof COMMANDS;
 /** A command with sub-commands (`cors get`) is one entry of COMMANDS, named by both words. */
 function commandWords(argv: string[]): string[] {
   const [first, second, ...rest] = argv;
-  return `${first} ${second}` in COMMANDS ? [`${first} ${second}`, ...rest] : argv;
+  return Object.hasOwn(COMMANDS, `${first} ${second}`) ? [`${first} ${second}`, ...rest] : argv;
 }
 
 /** The CLI: parse, dispatch, and turn every failure into one line on stderr and an exit code. */
@@ -43,7 +43,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
     (name === undefined ? deps.stderr : deps.stdout)(`${HELP.main}\n`);
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
-  if (!(name in COMMANDS)) {
+  if (!Object.hasOwn(COMMANDS, name)) {
     deps.stderr(`Unknown command ${JSON.stringify(name)}.\n\n${HELP.main}\n`);
     return EXIT.usage;
   }

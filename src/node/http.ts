@@ -1,5 +1,6 @@
 import { setTimeout as delay } from "node:timers/promises";
 import type { HttpDeps } from "../cloudflare/client.js";
+import { ActionError } from "../errors.js";
 
 type Env = Record<string, string | undefined>;
 
@@ -28,6 +29,20 @@ function quietly<T>(code: string, make: () => T): T {
   }
 }
 
+/** The proxy agent, or an error that names the variables (never their values: a proxy URL may hold a password). */
+function proxyAgent<T>(env: Env, make: () => T): T {
+  try {
+    return quietly("UNDICI-EHPA", make);
+  } catch (error) {
+    const set = PROXY_VARIABLES.filter((name) => (env[name] ?? "").trim() !== "").join(", ");
+    throw new ActionError(
+      "input",
+      `The proxy setting in ${set} is not a proxy URL (${error instanceof Error ? error.message : String(error)}).`,
+      "Set it to a URL such as http://proxy.example.com:3128, or unset it.",
+    );
+  }
+}
+
 export interface HttpStackOptions {
   /**
    * Send every request with undici's fetch, not only proxied ones. Right where undici is loaded at
@@ -46,7 +61,7 @@ export async function nodeHttpDeps(env: Env, options: HttpStackOptions = {}): Pr
   let fetcher: HttpDeps["fetch"] = (input, init) => fetch(input, init);
   if (usesProxy(env) || options.undiciFetch) {
     const { EnvHttpProxyAgent, fetch: undiciFetch } = await import("undici");
-    const dispatcher = usesProxy(env) ? quietly("UNDICI-EHPA", () => new EnvHttpProxyAgent()) : undefined;
+    const dispatcher = usesProxy(env) ? proxyAgent(env, () => new EnvHttpProxyAgent()) : undefined;
     fetcher = (input, init) =>
       undiciFetch(input, {
         ...(init as Parameters<typeof undiciFetch>[1]),
