@@ -175,6 +175,67 @@ describe("parsePolicy", () => {
     expect(problem).toContain(message);
   });
 
+  // GitHub numbers repositories and owners separately: the same number can be both.
+  it.each([
+    [
+      "a repository id and an owner id at the same place",
+      [["{repository_id}/"], ["{repository_owner_id}/"]],
+      '"{repository_id}/" and "{repository_owner_id}/" can meet: {repository_id} could be filled',
+    ],
+    [
+      "an owner's name and a literal prefix",
+      [["{repository_owner}/"], ["shared/"]],
+      "{repository_owner} could be filled",
+    ],
+    [
+      "a repository id and a branch name further in",
+      [["r/{repository_owner}/{repository_id}/"], ["r/{repository_owner}/{ref_name}/"]],
+      "{repository_id} could be filled",
+    ],
+    ["two placeholders in one rule's list", [["{repository_id}/", "{repository_owner_id}/"]], "can meet"],
+  ])("refuses prefixes that can be filled into one key space in a bucket: %s", (_name, lists, message) => {
+    const parsed = parsePolicy({ rules: lists.map((prefixes) => rule({ prefixes })) });
+    const problem = "problem" in parsed ? parsed.problem : "";
+    expect(problem).toContain(message);
+    expect(problem).toContain('Give each its own literal start, e.g. "repo/{repository_id}/"');
+    expect(problem.match(/can meet/g)).toHaveLength(1);
+    expect(problem).toMatch(/rules\.[01]\.prefixes\.[01]: /);
+  });
+
+  it("accepts prefixes that cannot meet: distinct literal starts, an id facing letters, other buckets, a wider literal grant", () => {
+    const parsed = parsePolicy({
+      rules: [
+        rule({ prefixes: ["repo/{repository_id}/"] }),
+        rule({ prefixes: ["owner/{repository_owner_id}/"] }),
+        rule({ prefixes: ["repo/"] }),
+        rule({ buckets: ["other"], prefixes: ["{repository_id}/", "shared/"] }),
+        rule({ buckets: ["third"], prefixes: ["{repository_owner_id}/"] }),
+        rule({ buckets: ["logs-*"], prefixes: ["{repository_id}/"] }),
+        rule({ buckets: ["metrics-*"], prefixes: ["{repository_owner_id}/"] }),
+      ],
+    });
+    expect(parsed).toHaveProperty("policy");
+    // A pattern that can name the same bucket is the same bucket.
+    const overlapping = parsePolicy({
+      rules: [
+        rule({ buckets: ["logs-*"], prefixes: ["{repository_id}/"] }),
+        rule({ buckets: ["logs-nightly"], prefixes: ["{repository_owner_id}/"] }),
+      ],
+    });
+    expect("problem" in overlapping ? overlapping.problem : "").toContain("can meet");
+  });
+
+  it("refuses admin permissions with prefixes: a key prefix does not confine the bucket's configuration", () => {
+    const parsed = parsePolicy({
+      rules: [
+        rule({ permissions: ["object-read-write", "admin-read-write"], prefixes: ["{repository_id}/"] }),
+      ],
+    });
+    const problem = "problem" in parsed ? parsed.problem : "";
+    expect(problem).toContain("rules.0.permissions: admin-read-write cannot go with prefixes");
+    expect(parsePolicy({ rules: [rule({ permissions: ["admin-read-write"] })] })).toHaveProperty("policy");
+  });
+
   it("warns about each rule that pins names only, with the fix", () => {
     const p = policy([
       rule(),

@@ -140,14 +140,102 @@ const ruleSchema = z
   // A misspelt key (say `bucket` or `prefix`) must not silently widen a rule: it is a configuration error.
   .strict()
   .superRefine((rule, ctx) => {
-    if (IDENTITY_CLAIMS.some((claim) => rule[claim] !== undefined)) return;
-    ctx.addIssue({
-      code: "custom",
-      message: `a rule must pin at least one of ${IDENTITY_CLAIMS.join(", ")} (prefer the ids: names can be re-registered)`,
-    });
+    if (!IDENTITY_CLAIMS.some((claim) => rule[claim] !== undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `a rule must pin at least one of ${IDENTITY_CLAIMS.join(", ")} (prefer the ids: names can be re-registered)`,
+      });
+    }
+    // Admin credentials change the bucket itself (CORS, lifecycle rules), which no key prefix confines.
+    const admin = rule.permissions.filter((p) => p.startsWith("admin-"));
+    if (rule.prefixes && admin.length > 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["permissions"],
+        message: `${admin.join(" and ")} cannot go with prefixes: admin credentials configure the whole bucket (CORS, lifecycle), which a prefix does not confine. Use object-read-only or object-read-write with prefixes, or a rule without prefixes for admin`,
+      });
+    }
   });
 
-export const policySchema = z.object({ rules: z.array(ruleSchema).min(1) }).strict();
+/** A digit, or another placeholder (whose value may start with one): what an id placeholder can meet. */
+const STARTS_LIKE_AN_ID = /^(?:[0-9]|\{)/;
+
+/** The `{name}` at `at`, if one starts there (a lone brace is reported by the rule's own check). */
+function placeholderAt(text: string, at: number): string | undefined {
+  const end = text[at] === "{" ? text.indexOf("}", at) : -1;
+  return end > at ? text.slice(at, end + 1) : undefined;
+}
+
+/**
+ * Why two prefixes of the policy can be filled into the same key space, or nothing. They are read
+ * side by side: where one has a placeholder and the other has anything else at that place, a filled
+ * value could equal the other's (repository id 123 and owner id 123 both give `123/`; an owner named
+ * `shared` reaches a literal `shared/`). An id placeholder only meets digits or another placeholder.
+ * One prefix ending inside the other is a wider grant the policy spells out, not a collision.
+ */
+function collision(a: string, b: string): string | undefined {
+  let [i, j] = [0, 0];
+  while (i < a.length && j < b.length) {
+    const [pa, pb] = [placeholderAt(a, i), placeholderAt(b, j)];
+    if (pa !== undefined && pa === pb) {
+      i += pa.length;
+      j += pa.length;
+      continue;
+    }
+    if (pa === undefined && pb === undefined) {
+      if (a[i] !== b[j]) return undefined;
+      i += 1;
+      j += 1;
+      continue;
+    }
+    const [placeholder, facing] = pa !== undefined ? [pa, b.slice(j)] : [pb as string, a.slice(i)];
+    if (placeholder.endsWith("_id}") && !STARTS_LIKE_AN_ID.test(facing)) return undefined;
+    return `${JSON.stringify(a)} and ${JSON.stringify(b)} can meet: ${placeholder} could be filled with what the other has there, so one caller could reach another's keys. Give each its own literal start, e.g. "repo/{repository_id}/" and "owner/{repository_owner_id}/"`;
+  }
+  return undefined;
+}
+
+/** Whether two bucket patterns (a name, `name-prefix*`, or `*`) can name one bucket. */
+function patternsMeet(a: string, b: string): boolean {
+  const stem = (p: string) => (p.endsWith("*") ? p.slice(0, -1) : undefined);
+  const [sa, sb] = [stem(a), stem(b)];
+  if (sa !== undefined && sb !== undefined) return sa.startsWith(sb) || sb.startsWith(sa);
+  if (sa !== undefined) return b.startsWith(sa);
+  if (sb !== undefined) return a.startsWith(sb);
+  return a === b;
+}
+
+/** Whether two rules can grant keys in the same bucket: prefixes of rules that cannot never meet. */
+function shareABucket(a: z.infer<typeof ruleSchema>, b: z.infer<typeof ruleSchema>): boolean {
+  return (
+    a.jurisdictions.some((j) => b.jurisdictions.includes(j)) &&
+    a.buckets.some((x) => b.buckets.some((y) => patternsMeet(x, y)))
+  );
+}
+
+export const policySchema = z
+  .object({ rules: z.array(ruleSchema).min(1) })
+  .strict()
+  .superRefine(({ rules }, ctx) => {
+    // zod runs this refinement even when a rule failed its own checks: compare well-formed rules only.
+    const wellFormed = (rule: (typeof rules)[number]) =>
+      Array.isArray(rule.buckets) && Array.isArray(rule.jurisdictions) && Array.isArray(rule.prefixes);
+    const all = rules.flatMap((rule, r) =>
+      wellFormed(rule)
+        ? (rule.prefixes ?? []).map((prefix, i) => ({ rule, prefix, path: ["rules", r, "prefixes", i] }))
+        : [],
+    );
+    const reported = new Set<string>();
+    for (const a of all) {
+      for (const b of all) {
+        const message = shareABucket(a.rule, b.rule) ? collision(a.prefix, b.prefix) : undefined;
+        const pair = [a.prefix, b.prefix].sort().join("\n");
+        if (message === undefined || reported.has(pair)) continue;
+        reported.add(pair);
+        ctx.addIssue({ code: "custom", path: a.path, message });
+      }
+    }
+  });
 export type Policy = z.infer<typeof policySchema>;
 export type Rule = Policy["rules"][number];
 
