@@ -42,11 +42,14 @@ interface FrontDoor {
   readonly calls: { method: string; path: string; status: number }[];
   /** How long the Worker took to answer each call, in ms (same order as calls). */
   readonly timings: number[];
+  /** Rewrites the body of the next answer to `path` (a Worker answering in a shape the action does not know). */
+  rewriteNext(path: string, rewrite: (json: Record<string, unknown>) => unknown): void;
   close(): Promise<void>;
 }
 
 async function startFrontDoor(): Promise<FrontDoor & { target: (url: string) => void }> {
   let target = "";
+  let rewrite: { path: string; rewrite: (json: Record<string, unknown>) => unknown } | undefined;
   const calls: FrontDoor["calls"] = [];
   const timings: number[] = [];
   const body = async (req: IncomingMessage) => {
@@ -66,7 +69,11 @@ async function startFrontDoor(): Promise<FrontDoor & { target: (url: string) => 
       const payload = req.method === "GET" || req.method === "HEAD" ? undefined : await body(req);
       const started = performance.now();
       const answer = await fetch(`${target}${req.url}`, { method: req.method, headers, body: payload });
-      const text = Buffer.from(await answer.arrayBuffer());
+      let text = Buffer.from(await answer.arrayBuffer());
+      if (rewrite && rewrite.path === req.url) {
+        text = Buffer.from(JSON.stringify(rewrite.rewrite(JSON.parse(text.toString()))));
+        rewrite = undefined;
+      }
       timings[calls.indexOf(call)] = Math.round(performance.now() - started);
       call.status = answer.status;
       const out: Record<string, string> = {};
@@ -91,6 +98,9 @@ async function startFrontDoor(): Promise<FrontDoor & { target: (url: string) => 
     url: `http://127.0.0.1:${port}`,
     calls,
     timings,
+    rewriteNext: (path, fn) => {
+      rewrite = { path, rewrite: fn };
+    },
     target: (url) => {
       target = url;
     },
@@ -728,6 +738,19 @@ describe("keyless: main cannot revoke what it minted", () => {
     expect(front.calls.map((c) => `${c.path} ${c.status}`)).toEqual(["/v1/revoke 200"]);
     expect(callSequence(emu.emulator)).toEqual(["tokens.get 200", "tokens.delete 200"]);
     expect(liveChildIds(emu.emulator)).toEqual([]);
+  });
+
+  test("a mint answer of a shape the action does not know: the token it names is revoked before main fails", async () => {
+    const bucket = newBucket("kl-shape");
+    const inputs = keylessInputs(bucket, { "wait-timeout": "0" });
+    front.rewriteNext("/v1/mint", ({ region: _dropped, ...rest }) => rest);
+    const main = await runMain({ inputs, env: oidcEnv() });
+    expect(main.exitCode).not.toBe(0);
+    expect(errorLines(main).join("\n")).toContain("answered with an unexpected shape");
+    expect(front.calls.map((c) => `${c.path} ${c.status}`)).toEqual(["/v1/mint 200", "/v1/revoke 200"]);
+    expect(main.stdout).toContain("through the vending Worker because the step failed");
+    expect(liveChildIds(emu.emulator)).toEqual([]);
+    expect(keylessLeaks(main, idTokens.tokens())).toEqual([]);
   });
 
   test("post without an OIDC token warns with the manual fix and never fails the job", async () => {

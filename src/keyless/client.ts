@@ -49,17 +49,30 @@ class VendingError extends ActionError {
   readonly retryable: boolean;
   readonly retryAfterMs: number | undefined;
   readonly status: number | undefined;
+  /** The token a 200 answer named although the rest of it could not be read: minted, and ours to revoke. */
+  readonly mintedTokenId: string | undefined;
 
   constructor(
     message: string,
-    options: { status?: number; retryable: boolean; retryAfterMs?: number | undefined; hint?: string },
+    options: {
+      status?: number;
+      retryable: boolean;
+      retryAfterMs?: number | undefined;
+      hint?: string;
+      mintedTokenId?: string | undefined;
+    },
   ) {
     super("cloudflare", message, options.hint);
     this.status = options.status;
     this.retryable = options.retryable;
     this.retryAfterMs = options.retryAfterMs;
+    this.mintedTokenId = options.mintedTokenId;
   }
 }
+
+/** The child token a failed vendMint left minted (its answer named it), if any. */
+export const mintedTokenIdOf = (error: unknown): string | undefined =>
+  error instanceof VendingError ? error.mintedTokenId : undefined;
 
 const HINTS: Record<string, string> = {
   policy_denied: "Ask the Worker's owner to allow this repository, bucket, permission or ttl in its POLICY.",
@@ -132,11 +145,13 @@ async function call<T>(
     }
     const parsed = z.safeParse(schema, json);
     if (!parsed.success) {
+      const named = z.safeParse(tokenIdSchema, (json as Record<string, unknown> | null)?.["token-id"]);
       throw new VendingError(
         `Vending Worker ${url} answered with an unexpected shape (${parsed.error.issues[0]?.message}).`,
         {
           status: response.status,
           retryable: false,
+          mintedTokenId: named.success ? named.data : undefined,
         },
       );
     }

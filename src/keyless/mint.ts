@@ -4,7 +4,7 @@ import { ActionError, describeError } from "../errors.js";
 import type { Minted } from "../mint.js";
 import { readinessScope, waitForReadiness } from "../readiness.js";
 import { answeredExpiry, expiresAt as expiryOf, formatDuration } from "../time.js";
-import { vendMint, vendRevoke } from "./client.js";
+import { mintedTokenIdOf, type Vended, vendMint, vendRevoke } from "./client.js";
 
 export interface KeylessDeps extends HttpDeps {
   /** A GitHub OIDC token for the audience (core.getIDToken in the action). */
@@ -67,14 +67,22 @@ export async function mintKeyless(config: Config, deps: KeylessDeps): Promise<Mi
   const vendingUrl = config.vendingUrl as string;
   const audience = config.audience as string;
   const idToken = await oidcToken(deps, audience);
-  const vended = await vendMint(deps, vendingUrl, idToken, {
-    bucket: config.buckets,
-    permission: config.permission,
-    prefixes: config.prefixes,
-    objects: config.objects,
-    ttl: formatDuration(config.ttlSeconds),
-    jurisdiction: config.jurisdiction,
-  });
+  let vended: Vended;
+  try {
+    vended = await vendMint(deps, vendingUrl, idToken, {
+      bucket: config.buckets,
+      permission: config.permission,
+      prefixes: config.prefixes,
+      objects: config.objects,
+      ttl: formatDuration(config.ttlSeconds),
+      jurisdiction: config.jurisdiction,
+    });
+  } catch (error) {
+    // A 200 we could not read still minted a token: revoke it before failing.
+    const minted = mintedTokenIdOf(error);
+    if (minted) await discardKeyless(deps, vendingUrl, audience, minted, error);
+    throw error;
+  }
   deps.mask(vended["secret-access-key"]);
   if (vended["session-token"]) deps.mask(vended["session-token"]);
   const tokenId = vended["token-id"];
