@@ -5,7 +5,7 @@
  * document name the conformance check that settles it (`npm run conformance`).
  */
 import * as z from "zod/mini";
-import { type CloudflareClient, CloudflareError } from "./cloudflare/client.js";
+import { type CloudflareClient, CloudflareError, refusesCaller } from "./cloudflare/client.js";
 import {
   accountResourceKey,
   bucketResourceKey,
@@ -500,17 +500,12 @@ function judgeInferred(
 
 // --- The calls ---------------------------------------------------------------------------------------
 
-/** A refusal of the caller (401/403), as opposed to a failure of ours or of the network. */
-function refused(error: unknown): boolean {
-  return error instanceof CloudflareError && (error.status === 401 || error.status === 403);
-}
-
 async function probe(call: () => Promise<unknown>): Promise<"allowed" | "refused"> {
   try {
     await call();
     return "allowed";
   } catch (error) {
-    if (refused(error)) return "refused";
+    if (refusesCaller(error)) return "refused";
     throw error;
   }
 }
@@ -580,7 +575,7 @@ export async function doctor(client: CloudflareClient, request: DoctorRequest): 
     policies = (await getToken(client, target, verified.id)).policies;
     report.token.policies = "read";
   } catch (error) {
-    if (!refused(error)) throw error;
+    if (!refusesCaller(error)) throw error;
     notes.push(
       `It may not read its own token (GET ${tokensPath(owner, request.accountId)}/${verified.id} refused): the verdicts are inferred.`,
     );
@@ -598,7 +593,7 @@ export async function doctor(client: CloudflareClient, request: DoctorRequest): 
         notes.push(
           `Bucket ${bucket} does not exist in jurisdiction ${request.jurisdiction}: create it first (mint --create-bucket), or check --jurisdiction.`,
         );
-      } else if (!refused(error)) throw error;
+      } else if (!refusesCaller(error)) throw error;
     }
   }
 

@@ -1,5 +1,10 @@
 import { ensureBuckets } from "./buckets.js";
-import { type CloudflareClient, CloudflareError, type HttpDeps } from "./cloudflare/client.js";
+import {
+  type CloudflareClient,
+  type CloudflareError,
+  type HttpDeps,
+  refusesCaller,
+} from "./cloudflare/client.js";
 import {
   accountResourceKey,
   bucketResourceKey,
@@ -167,13 +172,6 @@ function maskTemp(deps: MintDeps, temp: TempCredentials): S3Credentials {
 /** The bucket endpoints' target: the config's account and jurisdiction, as the given token. */
 function bucketTarget(config: Config, token: string): BucketTarget {
   return { accountId: config.accountId, jurisdiction: config.jurisdiction, token };
-}
-
-/** A refusal of the caller rather than of the request: the other token may be allowed. */
-function refusesCaller(error: unknown): error is CloudflareError {
-  if (!(error instanceof CloudflareError) || error.status === undefined) return false;
-  if (error.status === 401 || error.status === 403) return true;
-  return error.status < 500 && error.status !== 429 && (error.hasCode(10000) || error.hasCode(9109));
 }
 
 /**

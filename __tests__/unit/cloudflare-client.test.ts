@@ -2,7 +2,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { CloudflareClient, CloudflareError, type HttpDeps } from "../../src/cloudflare/client.js";
+import {
+  CloudflareClient,
+  CloudflareError,
+  type HttpDeps,
+  refusesCaller,
+} from "../../src/cloudflare/client.js";
 import { listTokens } from "../../src/cloudflare/tokens.js";
 
 /** A scripted loopback server: each request takes the next answer of the script. */
@@ -336,5 +341,39 @@ describe("hints that depend on the call", () => {
     const bucket = "/accounts/0123456789abcdef0123456789abcdef/r2/buckets/site";
     expect(await hintOf("GET", bucket, 403, 10000)).toMatch(/^Authentication error/);
     expect(await hintOf("GET", cors, 404, 10006)).toMatch(/^The bucket does not exist/);
+  });
+});
+
+describe("refusesCaller: the one rule mint's fallback and doctor's probes share", () => {
+  const answer = (status: number | undefined, ...codes: number[]) =>
+    new CloudflareError("refused", {
+      method: "GET",
+      path: "/accounts/x/tokens",
+      status,
+      errors: codes.map((code) => ({ code, message: "m" })),
+      cfRay: undefined,
+      cause: `HTTP ${status}`,
+      ambiguous: false,
+      retryable: false,
+      retryAfterMs: undefined,
+    });
+
+  it.each([
+    [401, [1000], true],
+    [403, [10000], true],
+    [403, [], true],
+    [400, [10000], true],
+    [400, [9109], true],
+    [404, [7003], false],
+    [400, [1001], false],
+    [429, [9109], false],
+    [503, [10000], false],
+    [undefined, [], false],
+  ] as const)("HTTP %s with codes %j → %s", (status, codes, refused) => {
+    expect(refusesCaller(answer(status, ...codes))).toBe(refused);
+  });
+
+  it("is false for anything that is not Cloudflare's answer", () => {
+    expect(refusesCaller(new Error("403"))).toBe(false);
   });
 });

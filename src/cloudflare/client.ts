@@ -70,6 +70,16 @@ export class CloudflareError extends ActionError {
   }
 }
 
+/**
+ * A refusal of the caller rather than of the request (another token may be allowed): 401 or 403, or
+ * another 4xx (not 429) that carries Cloudflare's authentication (10000) or authorization (9109) code.
+ */
+export function refusesCaller(error: unknown): error is CloudflareError {
+  if (!(error instanceof CloudflareError) || error.status === undefined) return false;
+  if (error.status === 401 || error.status === 403) return true;
+  return error.status < 500 && error.status !== 429 && (error.hasCode(10000) || error.hasCode(9109));
+}
+
 export interface RequestOptions<T> {
   method: "GET" | "POST" | "PUT" | "DELETE";
   path: string;
