@@ -337,6 +337,7 @@ describe("when Cloudflare rotated the R2 group ids and answers the old id with 4
       ]);
       const lookup = callsTo(rotated.emulator, "permission_groups.list")[0];
       expect(lookup?.path).toContain("name=Workers%20R2%20Storage%20Bucket%20Item%20Write");
+      expect(main.stdout).toContain(`using ${ROTATED}, found by name`);
       const post = await runPost({ inputs, state: main.state });
       expect(post.exitCode).toBe(0);
     },

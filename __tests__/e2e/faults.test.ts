@@ -258,6 +258,8 @@ scenarios.push(
       },
     ],
     outcome: { type: "main-fails", routeCalls: 1, error: [/HTTP 403/, /9109/, /API Tokens Write/] },
+    // The group lookup that follows finds the id already sent: nothing about group ids is said.
+    check: (job) => expect(job.main.stdout).not.toContain("known id"),
   },
   {
     name: "403 on api-token's r2.temp_credentials → retried once as the child, succeeds where the child may ask",

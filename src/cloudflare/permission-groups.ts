@@ -82,9 +82,8 @@ export async function withPermissionGroup<T>(
     return await write(group.knownId);
   } catch (error) {
     if (!(error instanceof CloudflareError) || !mayBeUnknownGroup(error, options.onlyR2Groups)) throw error;
-    options.log(
-      `Cloudflare refused the known id of "${group.name}" (${error.message}); looking it up by name.`,
-    );
+    // Nothing is said until the lookup shows a new id: a 403/9109 is far more often a token without
+    // API Tokens Write than a rotated id, and its own message (with the hint) is the one to read.
     let found: Awaited<ReturnType<typeof findPermissionGroups>>;
     try {
       found = await findPermissionGroups(client, target, { name: group.name, scope: group.scope });
@@ -92,9 +91,6 @@ export async function withPermissionGroup<T>(
       // After a plain 400 the lookup was the way forward, so its failure is the news; after a
       // 403/9109 or 404 the lookup was a guess, and the original refusal is the one to explain.
       if (error.status === 400) throw lookup;
-      options.log(
-        `Looking up "${group.name}" failed as well (${lookup instanceof Error ? lookup.message : String(lookup)}).`,
-      );
       throw error;
     }
     const match = found.find(
@@ -111,6 +107,9 @@ export async function withPermissionGroup<T>(
     }
     // The known id was right, so the refusal had another cause: report the original error.
     if (match.id === group.knownId) throw error;
+    options.log(
+      `Cloudflare refused the known id of "${group.name}" (${error.message}); using ${match.id}, found by name.`,
+    );
     return await write(match.id);
   }
 }
