@@ -25,17 +25,18 @@ function isCode(error: unknown, code: number): error is CloudflareError {
 
 export type BucketOutcome = "exists" | "created";
 
+/** The bucket endpoints' target: the config's account and jurisdiction, as `token` (the input token by default). */
+export function bucketTarget(config: Config, token = config.apiToken): BucketTarget {
+  return { accountId: config.accountId, jurisdiction: config.jurisdiction, token };
+}
+
 /**
  * create-bucket: GET each bucket first and create it only on 10006. Cloudflare answers a conflict for
  * a name that exists, our own bucket included (a concurrent job may have just made it), so a
  * conflict is settled by another GET.
  */
 async function ensureBucket(client: CloudflareClient, config: Config, name: string): Promise<BucketOutcome> {
-  const target: BucketTarget = {
-    accountId: config.accountId,
-    token: config.apiToken,
-    jurisdiction: config.jurisdiction,
-  };
+  const target = bucketTarget(config);
   try {
     await getBucket(client, target, name);
     return "exists";

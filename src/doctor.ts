@@ -9,6 +9,7 @@ import { type CloudflareClient, CloudflareError, refusesCaller } from "./cloudfl
 import {
   accountResourceKey,
   bucketResourceKey,
+  groupLabel,
   PERMISSION_GROUPS,
   SCOPE_ACCOUNT,
   SCOPE_BUCKET,
@@ -150,7 +151,6 @@ const GROUP_RULES: Record<string, GroupRule> = {
     yields: [{ actions: ["object.read"], on: same }],
   },
 };
-const NAME_BY_ID = new Map(Object.values(PERMISSION_GROUPS).map((g) => [g.knownId, g.name]));
 
 const ACCOUNT_KEY = `${SCOPE_ACCOUNT}.`;
 const BUCKET_KEY = `${SCOPE_BUCKET}.`;
@@ -189,17 +189,13 @@ function patternsOf(resources: Policy["resources"]): Pattern[] {
   return out;
 }
 
-function groupName(group: { id: string; name?: unknown }): string {
-  return typeof group.name === "string" ? group.name : (NAME_BY_ID.get(group.id) ?? group.id);
-}
-
 /** Every (effect, action, resource) the policies give; a group applies only to its own resource type. */
 function grantsOf(policies: readonly Policy[]): Grant[] {
   const grants: Grant[] = [];
   policies.forEach((policy, index) => {
     const patterns = patternsOf(policy.resources);
     for (const group of policy.permission_groups) {
-      const name = groupName(group);
+      const name = groupLabel(group);
       const rule = GROUP_RULES[name];
       if (!rule) continue;
       for (const pattern of patterns.filter((p) => p.kind === rule.accepts)) {

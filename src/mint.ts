@@ -1,4 +1,4 @@
-import { ensureBuckets } from "./buckets.js";
+import { bucketTarget, ensureBuckets } from "./buckets.js";
 import {
   type CloudflareClient,
   type CloudflareError,
@@ -12,7 +12,7 @@ import {
   SCOPE_BUCKET,
   withPermissionGroup,
 } from "./cloudflare/permission-groups.js";
-import { type BucketTarget, createTempCredentials, type TempCredentials } from "./cloudflare/r2.js";
+import { createTempCredentials, type TempCredentials } from "./cloudflare/r2.js";
 import {
   type CreatedToken,
   createToken,
@@ -167,11 +167,6 @@ function maskTemp(deps: MintDeps, temp: TempCredentials): S3Credentials {
     secretAccessKey: temp.secretAccessKey,
     sessionToken: temp.sessionToken,
   };
-}
-
-/** The bucket endpoints' target: the config's account and jurisdiction, as the given token. */
-function bucketTarget(config: Config, token: string): BucketTarget {
-  return { accountId: config.accountId, jurisdiction: config.jurisdiction, token };
 }
 
 /**

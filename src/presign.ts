@@ -5,7 +5,7 @@
  */
 import { AwsV4Signer } from "aws4fetch";
 import { ActionError } from "./errors.js";
-import type { S3Credentials } from "./readiness.js";
+import { objectUrl, type S3Credentials } from "./readiness.js";
 import type { Permission } from "./terms.js";
 
 /** What R2 presigns; POST (HTML form uploads) is not supported. */
@@ -21,22 +21,6 @@ export function permissionFor(method: PresignMethod): Permission {
 export function isObjectKey(key: string): boolean {
   const bytes = new TextEncoder().encode(key).length;
   return bytes >= 1 && bytes <= 1024;
-}
-
-/**
- * Each segment as SigV4 canonicalises it (RFC 3986, so `!'()*` too): the path sent is then the path
- * signed, whatever the server does or does not normalise.
- */
-function encodeKeyPath(key: string): string {
-  return key
-    .split("/")
-    .map((segment) =>
-      encodeURIComponent(segment).replace(
-        /[!'()*]/g,
-        (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
-      ),
-    )
-    .join("/");
 }
 
 export interface PresignRequest {
@@ -79,11 +63,10 @@ export async function presignUrls(request: PresignRequest, nowMs: number): Promi
     );
   }
   const datetime = new Date(signedAt).toISOString().replace(/[:-]|\.\d{3}/g, "");
-  const base = `${request.endpoint.replace(/\/+$/, "")}/${encodeURIComponent(request.bucket)}/`;
   const { accessKeyId, secretAccessKey, sessionToken } = request.credentials;
   const urls: PresignedUrl[] = [];
   for (const key of request.keys) {
-    const url = new URL(`${base}${encodeKeyPath(key)}`);
+    const url = new URL(objectUrl(request.endpoint, request.bucket, key));
     url.searchParams.set("X-Amz-Expires", String(expiresSeconds));
     const signer = new AwsV4Signer({
       method: request.method,

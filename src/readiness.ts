@@ -34,9 +34,16 @@ export function pollIntervalMs(elapsedMs: number): number {
 
 const PROBE_TIMEOUT_MS = 5_000;
 
-/** Path-style URL of a key, each segment encoded as S3 expects. */
+/** A URI component as SigV4 canonicalises it: RFC 3986, so `!'()*` too. */
+const rfc3986 = (text: string): string =>
+  encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+/**
+ * Path-style URL of a key, each segment encoded as SigV4 canonicalises it: the path sent is then the
+ * path signed, whatever the server does or does not normalise (a prefix such as `run(1)/`).
+ */
 export function objectUrl(endpoint: string, bucket: string, key: string): string {
-  const path = key.split("/").map(encodeURIComponent).join("/");
+  const path = key.split("/").map(rfc3986).join("/");
   return `${endpoint.replace(/\/+$/, "")}/${encodeURIComponent(bucket)}/${path}`;
 }
 

@@ -2,8 +2,9 @@ import type { CloudflareClient } from "./cloudflare/client.js";
 import {
   accountResourceKey,
   bucketResourceKey,
+  groupLabel,
+  knownGroup,
   PERMISSION_GROUPS,
-  R2_GROUP_IDS,
   SCOPE_ACCOUNT,
   SCOPE_BUCKET,
   withPermissionGroup,
@@ -53,14 +54,7 @@ export interface RescopeResult {
 type NewPolicy = Pick<Policy, "effect" | "permission_groups" | "resources">;
 
 function groupNames(policy: Policy | NewPolicy): string {
-  return policy.permission_groups
-    .map(
-      (g) =>
-        (g as { name?: string }).name ??
-        Object.values(PERMISSION_GROUPS).find((p) => p.knownId === g.id)?.name ??
-        g.id,
-    )
-    .join(", ");
+  return policy.permission_groups.map(groupLabel).join(", ");
 }
 
 function describePolicy(index: number, policy: Policy | NewPolicy): string {
@@ -112,12 +106,8 @@ function withBucket(
   };
 }
 
-const R2_GROUP_NAMES = new Set(Object.values(PERMISSION_GROUPS).map((g) => g.name));
-const isR2Group = (g: { id: string; name?: string }) =>
-  R2_GROUP_IDS.has(g.id) || R2_GROUP_NAMES.has(g.name ?? "");
-function groupScope(g: { id: string; name?: string }): string | undefined {
-  return Object.values(PERMISSION_GROUPS).find((p) => p.knownId === g.id || p.name === g.name)?.scope;
-}
+const isR2Group = (g: { id: string; name?: string }) => knownGroup(g) !== undefined;
+const groupScope = (g: { id: string; name?: string }) => knownGroup(g)?.scope;
 
 /**
  * Allow policies that still reach every bucket of the account: a storage group on the account, or

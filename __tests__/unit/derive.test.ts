@@ -61,6 +61,10 @@ describe("readiness polling", () => {
 
   it("builds path-style URLs with encoded key segments", () => {
     expect(objectUrl("http://h:1/", "b-1", "dir/a b+c.txt")).toBe("http://h:1/b-1/dir/a%20b%2Bc.txt");
+    // RFC 3986 as SigV4 canonicalises it: what is sent is what was signed.
+    expect(objectUrl("http://h:1", "b-1", "run(1)/it's*!.txt")).toBe(
+      "http://h:1/b-1/run%281%29/it%27s%2A%21.txt",
+    );
   });
 });
 

@@ -68,7 +68,7 @@ export function hintFor(
   messages: string[] = [],
   call?: HintedCall,
 ): string | undefined {
-  const path = call?.path.split("?")[0] ?? "";
+  const path = call?.path ?? "";
   const byCall = BY_CALL.find(
     (row) =>
       call !== undefined &&

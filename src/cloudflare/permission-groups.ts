@@ -48,10 +48,18 @@ export function accountResourceKey(accountId: string): string {
   return `${SCOPE_ACCOUNT}.${accountId}`;
 }
 
-/** Every R2 group this tool delegates, by id: a policy naming only these is about R2 alone. */
-export const R2_GROUP_IDS: ReadonlySet<string> = new Set(
-  Object.values(PERMISSION_GROUPS).map((g) => g.knownId),
-);
+/**
+ * The R2 group of this tool that a policy's group entry is, by id, or by name when Cloudflare has
+ * rotated the id (it answers the name with the id on reads).
+ */
+export function knownGroup(group: { id: string; name?: unknown }): PermissionGroupRef | undefined {
+  return Object.values(PERMISSION_GROUPS).find((g) => g.knownId === group.id || g.name === group.name);
+}
+
+/** A group entry's name as people read it: Cloudflare's, else this tool's for a known id, else the id. */
+export function groupLabel(group: { id: string; name?: unknown }): string {
+  return typeof group.name === "string" ? group.name : (knownGroup(group)?.name ?? group.id);
+}
 
 /**
  * Whether a failed token write may mean Cloudflare no longer knows the group id we sent. A 400 says

@@ -1,6 +1,6 @@
 /**
  * /v1/mint and /v1/revoke: authenticate the caller by its OIDC token, apply the policy, then run the
- * same core as the action (parseConfig, mint, revokeChild) against Cloudflare with the Worker's secret.
+ * same core as the action (parseConfig, mint, revokeToken) against Cloudflare with the Worker's secret.
  */
 import { CloudflareClient, CloudflareError, type HttpDeps } from "../../src/cloudflare/client.js";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "../../src/cloudflare/retry.js";

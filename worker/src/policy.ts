@@ -29,14 +29,9 @@ const OWNER = /^[A-Za-z0-9_.-]+$/;
 const GITHUB_ID = /^[1-9][0-9]*$/;
 
 /** The claims a rule identifies its callers by; a rule pins at least one. */
-export const IDENTITY_CLAIMS = [
-  "repository",
-  "repository_id",
-  "repository_owner",
-  "repository_owner_id",
-] as const;
+const IDENTITY_CLAIMS = ["repository", "repository_id", "repository_owner", "repository_owner_id"] as const;
 /** What a prefix may be filled from; every one is followed by `/` where it is used. */
-export const PLACEHOLDERS = [
+const PLACEHOLDERS = [
   "repository",
   "repository_id",
   "repository_owner",

@@ -17,8 +17,8 @@ export const GITHUB_ISSUER = "https://token.actions.githubusercontent.com";
  * (https://developers.cloudflare.com/workers/platform/limits/#subrequests); 200 stays well inside the
  * paid limit with room for the list (10 pages for 500 tokens) and retries. The rest waits an hour.
  */
-export const DEFAULT_SWEEP_LIMIT = 200;
-export const MAX_SWEEP_LIMIT = 1000;
+const DEFAULT_SWEEP_LIMIT = 200;
+const MAX_SWEEP_LIMIT = 1000;
 
 /** The bindings the Worker reads (wrangler.toml `[vars]` and `wrangler secret put CLOUDFLARE_API_TOKEN`). */
 export interface Env {
