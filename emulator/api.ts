@@ -6,6 +6,7 @@ import type { Handler, HandlerResult } from "./context.js";
 import { ApiError, errors, failureBody, type Product, successBody } from "./envelope.js";
 import type { FaultBook, RateLimiter } from "./faults.js";
 import * as r2 from "./r2-api.js";
+import { parseQuery } from "./sigv4.js";
 import type { State, TokenRecord } from "./state.js";
 import * as tokens from "./tokens.js";
 import type { CallRecord, FaultKind, RouteName, TokenScope } from "./types.js";
@@ -75,7 +76,7 @@ type Match =
   | { kind: "no-route" }
   | { kind: "wrong-method" };
 
-export function matchRoute(method: string, path: string): Match {
+function matchRoute(method: string, path: string): Match {
   let pathKnown = false;
   for (const route of ROUTES) {
     const m = route.pattern.exec(path);
@@ -89,7 +90,7 @@ export function matchRoute(method: string, path: string): Match {
   return pathKnown ? { kind: "wrong-method" } : { kind: "no-route" };
 }
 
-export interface ApiDeps {
+interface ApiDeps {
   state: State;
   faults: FaultBook;
   rateLimiter: RateLimiter;
@@ -159,20 +160,10 @@ function faultErrors(kind: Extract<FaultKind, { type: "status" }>): { code: numb
  * Assumption (conformance: query-plus; switch assumptions.queryPlus): a `+` is kept literally, so
  * `name=Workers+R2+Storage+Write` names no group.
  */
-export function parseQuery(search: string, plus: "literal" | "space"): URLSearchParams {
+function queryParams(search: string, plus: "literal" | "space"): URLSearchParams {
   const params = new URLSearchParams();
-  const decode = (s: string) => {
-    const spaced = plus === "space" ? s.replace(/\+/g, " ") : s;
-    try {
-      return decodeURIComponent(spaced);
-    } catch {
-      return spaced;
-    }
-  };
-  for (const pair of search.replace(/^\?/, "").split("&")) {
-    if (pair === "") continue;
-    const eq = pair.indexOf("=");
-    params.append(decode(eq === -1 ? pair : pair.slice(0, eq)), eq === -1 ? "" : decode(pair.slice(eq + 1)));
+  for (const [key, value] of Object.entries(parseQuery(search, plus))) {
+    for (const v of Array.isArray(value) ? value : [value]) params.append(key, v);
   }
   return params;
 }
@@ -247,7 +238,7 @@ export async function handleApi(deps: ApiDeps, req: IncomingMessage, res: Server
     const result: HandlerResult = match.route.handler({
       state,
       params: match.params,
-      query: parseQuery(url.search, state.options.assumptions.queryPlus),
+      query: queryParams(url.search, state.options.assumptions.queryPlus),
       headers: req.headers,
       caller,
       body,

@@ -1,6 +1,6 @@
 // The Cloudflare v4 response envelope and the error type handlers throw (docs/cloudflare-api.md §1).
 
-export interface CfError {
+interface CfError {
   code: number;
   message: string;
   error_chain?: CfError[];
@@ -29,7 +29,7 @@ export function apiError(
   return new ApiError(status, [{ code, message }], headers);
 }
 
-export interface SuccessBody {
+interface SuccessBody {
   success: true;
   errors: [];
   messages: unknown[];

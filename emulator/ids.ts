@@ -9,7 +9,7 @@ export function hexId(): string {
   return randomBytes(16).toString("hex");
 }
 
-export function randomAlphanumeric(length: number): string {
+function randomAlphanumeric(length: number): string {
   let out = "";
   for (let i = 0; i < length; i++) out += ALPHANUMERIC[randomInt(ALPHANUMERIC.length)];
   return out;

@@ -56,8 +56,8 @@ export type {
   TokenView,
 } from "./types.js";
 
-export const DEFAULT_ACCOUNT_ID = "e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0";
-export const DEFAULT_USER_ID = "a5e2a5e2a5e2a5e2a5e2a5e2a5e2a5e2";
+const DEFAULT_ACCOUNT_ID = "e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0";
+const DEFAULT_USER_ID = "a5e2a5e2a5e2a5e2a5e2a5e2a5e2a5e2";
 
 function listen(server: Server, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -29,7 +29,7 @@ const ROUTE_NAMES = [
 
 const jurisdiction = z.enum(JURISDICTIONS as unknown as ["default", "eu", "us", "fedramp"]);
 
-export const faultSchema = z.strictObject({
+const faultSchema = z.strictObject({
   route: z.enum(ROUTE_NAMES),
   scope: z.enum(["account", "user"]).optional(),
   nth: z.number().int().min(1).optional(),
@@ -50,7 +50,7 @@ export const faultSchema = z.strictObject({
   ]),
 });
 
-export const setSchema = z.strictObject({
+const setSchema = z.strictObject({
   propagationDelayMs: z.number().min(0).optional(),
   revocationDelayMs: z.number().min(0).optional(),
   latencyMs: z.number().min(0).optional(),
@@ -75,7 +75,7 @@ export const setSchema = z.strictObject({
     .optional(),
 });
 
-export const seedOddSchema = z.strictObject({ count: z.number().int().min(1).max(500) });
+const seedOddSchema = z.strictObject({ count: z.number().int().min(1).max(500) });
 
 const policySchema = z.object({
   effect: z.enum(["allow", "deny"]),
@@ -83,7 +83,7 @@ const policySchema = z.object({
   resources: z.record(z.string(), z.union([z.string(), z.record(z.string(), z.string())])),
 });
 
-export const seedSchema = z.strictObject({
+const seedSchema = z.strictObject({
   scope: z.enum(["account", "user"]),
   name: z.string().optional(),
   preset: z.enum(["minter", "user-minter", "r2-admin", "r2-bucket-write", "no-permissions"]).optional(),

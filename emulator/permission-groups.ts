@@ -14,7 +14,7 @@ export type GroupKey =
 
 export const SCOPE_ACCOUNT = "com.cloudflare.api.account";
 export const SCOPE_BUCKET = "com.cloudflare.edge.r2.bucket";
-export const SCOPE_USER = "com.cloudflare.api.user";
+const SCOPE_USER = "com.cloudflare.api.user";
 
 export interface PermissionGroup {
   key: GroupKey;

@@ -15,7 +15,7 @@ export type Action =
   | "user.tokens.read"
   | "user.tokens.write";
 
-export type ResourceKind = "account" | "bucket" | "user";
+type ResourceKind = "account" | "bucket" | "user";
 
 /**
  * A resource or a set of resources. `parts` are [account] for accounts, [account, jurisdiction,
@@ -26,7 +26,7 @@ export interface Pattern {
   parts: string[];
 }
 
-export type Effect = "allow" | "deny";
+type Effect = "allow" | "deny";
 
 export interface Grant {
   effect: Effect;
@@ -102,7 +102,6 @@ export function bucketKey(account: string, jurisdiction: string, bucket: string)
 export function userKey(user: string): string {
   return `${USER_KEY}${user}`;
 }
-export const ALL_BUCKETS_KEY = `${BUCKET_KEY}*`;
 
 /** `<account>_<jurisdiction>_<bucket>`; bucket names never contain "_", so the split is exact. */
 function parseBucketKey(rest: string): Pattern | undefined {

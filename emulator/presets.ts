@@ -3,13 +3,7 @@
 import type { GroupKey } from "./permission-groups.js";
 import { accountKey, bucketKey, userKey } from "./policy.js";
 import type { State } from "./state.js";
-import {
-  JURISDICTIONS,
-  type Jurisdiction,
-  type PolicyInput,
-  type SeedPreset,
-  type TokenScope,
-} from "./types.js";
+import { JURISDICTIONS, type Jurisdiction, type PolicyInput, type SeedPreset } from "./types.js";
 
 function groupRef(state: State, key: GroupKey): { id: string; name: string } {
   const g = state.groups.find((x) => x.key === key);
@@ -28,14 +22,6 @@ function bucketResource(state: State, spec: string): string {
   const existing = JURISDICTIONS.find((j) => state.bucket(spec, j));
   return bucketKey(state.accountId, existing ?? "default", spec);
 }
-
-export const PRESET_SCOPES: Record<SeedPreset, TokenScope> = {
-  minter: "account",
-  "user-minter": "user",
-  "r2-admin": "account",
-  "r2-bucket-write": "account",
-  "no-permissions": "account",
-};
 
 export function presetPolicies(state: State, preset: SeedPreset, buckets: string[] = []): PolicyInput[] {
   const account = { [accountKey(state.accountId)]: "*" };

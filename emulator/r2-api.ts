@@ -58,7 +58,7 @@ function jurisdictionOf(ctx: RequestContext): Jurisdiction {
 }
 
 /** Holds R2 item groups on buckets and no account-level R2 group (Storage Read or Write). */
-export function isBucketScoped(token: TokenRecord): boolean {
+function isBucketScoped(token: TokenRecord): boolean {
   const groups = token.policies.filter((p) => p.effect === "allow").flatMap((p) => p.groups);
   return groups.some((g) => g.startsWith("r2.bucket.")) && !groups.some((g) => g.startsWith("r2.storage."));
 }
@@ -249,7 +249,7 @@ export const TEMP_PERMISSION_NEEDS: Record<TempPermission, { bucket: Action[]; a
   "admin-read-write": { bucket: ["object.read", "object.write"], account: ["bucket.read", "bucket.write"] },
 };
 
-export function parentCovers(
+function parentCovers(
   state: State,
   parent: TokenRecord,
   permission: TempPermission,

@@ -27,7 +27,7 @@ export function findCredential(
   }
   const token = state.tokens.get(accessKeyId);
   if (token) return { secret: token.secret, principal: { kind: "token", token } };
-  const temp = state.tempsWithKey(accessKeyId)[0];
+  const temp = state.tempWithKey(accessKeyId);
   if (temp) return { secret: temp.secret, principal: { kind: "temp", temp } };
   return undefined;
 }

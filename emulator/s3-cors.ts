@@ -4,8 +4,8 @@
 // matching Origin. Without these a front end's upload fails in the browser however good its
 // presigned URL is, so the tests of `cors set` and of the example front end need them.
 import type { IncomingHttpHeaders } from "node:http";
+import { E, S3Error } from "./s3-errors.js";
 import { h1, type Reply } from "./s3-operations.js";
-import { errorXml } from "./s3-xml.js";
 import type { Bucket, CorsRule } from "./state.js";
 
 /** `*` matches any run of characters, as in S3's AllowedOrigin and AllowedHeader. */
@@ -46,10 +46,6 @@ function allowOrigin(rule: CorsRule, origin: string): string {
   return rule.allowed.origins.includes("*") ? "*" : origin;
 }
 
-function refusal(status: number, code: string, message: string, resource: string): Reply {
-  return { status, headers: { "content-type": "application/xml" }, body: errorXml(code, message, resource) };
-}
-
 /**
  * Assumption (conformance: cors-preflight): R2 answers a preflight from the bucket's rules without
  * authentication. A rule that allows the origin, the requested method and every requested header
@@ -57,30 +53,23 @@ function refusal(status: number, code: string, message: string, resource: string
  * -Allow-Methods (the rule's methods), -Allow-Headers (the requested ones), -Max-Age and
  * -Expose-Headers (when the rule has them); otherwise 403 AccessDenied without any CORS header, as S3
  * answers, which the browser reports as a failed preflight. A missing bucket is 404 NoSuchBucket;
- * an OPTIONS without Origin or Access-Control-Request-Method is 400.
+ * an OPTIONS without Origin or Access-Control-Request-Method is 400. Refusals are thrown as S3Errors
+ * for the endpoint (s3.ts) to render.
  */
-export function preflight(bucket: Bucket | undefined, headers: IncomingHttpHeaders, rawPath: string): Reply {
+export function preflight(bucket: Bucket | undefined, headers: IncomingHttpHeaders): Reply {
   const origin = h1(headers, "origin");
   const method = h1(headers, "access-control-request-method");
   if (!origin || !method) {
-    return refusal(
+    throw new S3Error(
       400,
       "InvalidRequest",
       "A CORS preflight needs the Origin and Access-Control-Request-Method headers",
-      rawPath,
     );
   }
-  if (!bucket) return refusal(404, "NoSuchBucket", "The specified bucket does not exist.", rawPath);
+  if (!bucket) throw E.noSuchBucket();
   const wanted = requestedHeaders(headers);
   const rule = matchingRule(bucket.cors, origin, method, wanted);
-  if (!rule) {
-    return refusal(
-      403,
-      "AccessDenied",
-      "This CORS request is not allowed by the bucket's CORS rules",
-      rawPath,
-    );
-  }
+  if (!rule) throw E.accessDenied("This CORS request is not allowed by the bucket's CORS rules");
   return {
     status: 200,
     headers: {

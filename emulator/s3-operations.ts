@@ -9,7 +9,7 @@ import { allows, type Principal, type S3Need } from "./s3-auth.js";
 import { E, S3Error } from "./s3-errors.js";
 import { md5Hex } from "./s3-payload.js";
 import { blocks, el, S3_NS, text, XML_HEAD } from "./s3-xml.js";
-import type { Query } from "./sigv4.js";
+import { first, type Query } from "./sigv4.js";
 import type { Bucket, CorsRule, State, StoredObject } from "./state.js";
 import type { Jurisdiction } from "./types.js";
 
@@ -38,14 +38,8 @@ export interface Op {
   run: (c: OpContext) => Reply;
 }
 
-export const q1 = (q: Query, name: string): string | undefined => {
-  const v = q[name];
-  return Array.isArray(v) ? v[0] : v;
-};
-export const h1 = (h: IncomingHttpHeaders, name: string): string | undefined => {
-  const v = h[name];
-  return Array.isArray(v) ? v[0] : v;
-};
+export const q1 = (q: Query, name: string): string | undefined => first(q[name]);
+export const h1 = (h: IncomingHttpHeaders, name: string): string | undefined => first(h[name]);
 
 const xml = (status: number, body: string): Reply => ({
   status,

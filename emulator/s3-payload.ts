@@ -25,7 +25,7 @@ export function md5Hex(data: Uint8Array): string {
  * Chunk signatures (STREAMING-AWS4-HMAC-SHA256-PAYLOAD) are not re-verified; the seed signature
  * over the headers is.
  */
-export function decodeAwsChunked(body: Buffer): { data: Buffer; trailers: Record<string, string> } {
+function decodeAwsChunked(body: Buffer): { data: Buffer; trailers: Record<string, string> } {
   const parts: Buffer[] = [];
   const trailers: Record<string, string> = {};
   let pos = 0;

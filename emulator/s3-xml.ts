@@ -9,11 +9,11 @@ const ESCAPES: Record<string, string> = {
   "'": "&apos;",
 };
 
-export function esc(s: string): string {
+function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
 }
 
-export function unesc(s: string): string {
+function unesc(s: string): string {
   return s.replace(/&(#x[0-9a-fA-F]+|#\d+|amp|lt|gt|quot|apos);/g, (_, e: string) => {
     if (e.startsWith("#x")) return String.fromCodePoint(Number.parseInt(e.slice(2), 16));
     if (e.startsWith("#")) return String.fromCodePoint(Number.parseInt(e.slice(1), 10));

@@ -23,6 +23,7 @@ import {
   parseAuth,
   parseQuery,
   type Query,
+  safeDecode,
   signatureMatches,
 } from "./sigv4.js";
 import type { State } from "./state.js";
@@ -64,14 +65,6 @@ function identify(
     if (has("uploadId")) return "CompleteMultipartUpload";
   }
   return undefined;
-}
-
-function safeDecode(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -145,6 +138,54 @@ function sendReply(res: ServerResponse, method: string, reply: Reply): void {
   res.end(method === "HEAD" ? undefined : reply.body);
 }
 
+/** What handleS3 read from the request line and body. */
+interface Target {
+  rawPath: string;
+  query: Query;
+  raw: Buffer;
+  bucketName: string;
+  key: string;
+}
+
+/** Authenticates, authorizes and runs the operation the request names; throws the S3 error to answer. */
+async function operate(
+  state: State,
+  jurisdiction: Jurisdiction,
+  req: IncomingMessage,
+  call: S3CallRecord,
+  { rawPath, query, raw, bucketName, key }: Target,
+): Promise<Reply> {
+  const method = req.method ?? "GET";
+  const { principal, declaredHash } = await authenticate(state, req, rawPath, query, raw, call);
+  refuseChecksumTrailer(state, declaredHash, req.headers);
+  const body = decodeBody(raw, declaredHash, req.headers);
+  const opName = identify(method, bucketName !== "", key !== "", query, req.headers);
+  if (!opName) throw E.notImplemented();
+  const op: Op = OPS[opName];
+  const c: OpContext = {
+    state,
+    jurisdiction,
+    bucketName,
+    key,
+    query,
+    headers: req.headers,
+    body,
+    principal,
+  };
+  if (!allows(state, principal, op.need(c))) throw E.accessDenied();
+  // CopyObject also reads its source.
+  if (opName === "CopyObject") {
+    const src = copySource(c);
+    const need: S3Need = {
+      action: "object.read",
+      bucket: { name: src.bucket, jurisdiction },
+      key: src.key,
+    };
+    if (!allows(state, principal, need)) throw E.accessDenied();
+  }
+  return op.run(c);
+}
+
 export async function handleS3(
   state: State,
   jurisdiction: Jurisdiction,
@@ -164,41 +205,13 @@ export async function handleS3(
   state.s3Calls.push(call);
   const raw = await readBody(req);
   const bucket = bucketName === "" ? undefined : state.bucket(bucketName, jurisdiction);
-  if (method === "OPTIONS") {
-    const answer = preflight(bucket, req.headers, rawPath);
-    call.status = answer.status;
-    return sendReply(res, method, answer);
-  }
   let reply: Reply;
   try {
-    const { principal, declaredHash } = await authenticate(state, req, rawPath, query, raw, call);
-    refuseChecksumTrailer(state, declaredHash, req.headers);
-    const body = decodeBody(raw, declaredHash, req.headers);
-    const opName = identify(method, bucketName !== "", key !== "", query, req.headers);
-    if (!opName) throw E.notImplemented();
-    const op: Op = OPS[opName];
-    const c: OpContext = {
-      state,
-      jurisdiction,
-      bucketName,
-      key,
-      query,
-      headers: req.headers,
-      body,
-      principal,
-    };
-    if (!allows(state, principal, op.need(c))) throw E.accessDenied();
-    // CopyObject also reads its source.
-    if (opName === "CopyObject") {
-      const src = copySource(c);
-      const need: S3Need = {
-        action: "object.read",
-        bucket: { name: src.bucket, jurisdiction },
-        key: src.key,
-      };
-      if (!allows(state, principal, need)) throw E.accessDenied();
-    }
-    reply = op.run(c);
+    // A preflight is answered without authentication (s3-cors.ts).
+    reply =
+      method === "OPTIONS"
+        ? preflight(bucket, req.headers)
+        : await operate(state, jurisdiction, req, call, { rawPath, query, raw, bucketName, key });
   } catch (e) {
     if (!(e instanceof S3Error)) throw e;
     reply = {
@@ -208,10 +221,9 @@ export async function handleS3(
     };
   }
   call.status = reply.status;
-  sendReply(res, method, {
-    ...reply,
-    headers: { ...reply.headers, ...corsResponseHeaders(bucket, method, req.headers) },
-  });
+  // A preflight's answer carries its own Access-Control-* headers, a refused one none.
+  const cors = method === "OPTIONS" ? {} : corsResponseHeaders(bucket, method, req.headers);
+  sendReply(res, method, { ...reply, headers: { ...reply.headers, ...cors } });
 }
 
 /** aws-chunked bodies whose checksum comes after the data, as a trailer. */

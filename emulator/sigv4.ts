@@ -29,7 +29,7 @@ class NodeSha256 {
 
 export type Query = Record<string, string | string[]>;
 
-export interface ParsedAuth {
+interface ParsedAuth {
   form: "header" | "query";
   accessKeyId: string;
   scopeDate: string;
@@ -51,20 +51,26 @@ const HEADER_AUTH =
 const CREDENTIAL = /^([^/]+)\/(\d{8})\/([^/]*)\/([^/]+)\/aws4_request$/;
 const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 
-function first(v: string | string[] | undefined): string | undefined {
+/** The first of a repeated header or query parameter. */
+export function first(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-/** Decodes a raw query string without treating "+" as a space (SigV4 clients send %20). */
-export function parseQuery(search: string): Query {
-  const out: Query = {};
+/**
+ * Decodes a raw query string. By default a "+" is kept literally (SigV4 clients send %20); with
+ * `plus: "space"` it is read as a space first.
+ */
+export function parseQuery(search: string, plus: "literal" | "space" = "literal"): Query {
+  const decode = (s: string) => safeDecode(plus === "space" ? s.replace(/\+/g, " ") : s);
+  // No prototype: a query key such as constructor or __proto__ is a key like any other.
+  const out: Query = Object.create(null);
   for (const part of search.replace(/^\?/, "").split("&")) {
     if (part === "") continue;
     const eq = part.indexOf("=");
     const rawKey = eq === -1 ? part : part.slice(0, eq);
     const rawValue = eq === -1 ? "" : part.slice(eq + 1);
-    const key = safeDecode(rawKey);
-    const value = safeDecode(rawValue);
+    const key = decode(rawKey);
+    const value = decode(rawValue);
     const prev = out[key];
     if (prev === undefined) out[key] = value;
     else out[key] = Array.isArray(prev) ? [...prev, value] : [prev, value];
@@ -72,7 +78,8 @@ export function parseQuery(search: string): Query {
   return out;
 }
 
-function safeDecode(s: string): string {
+/** decodeURIComponent, or the input unchanged where it is not valid percent-encoding. */
+export function safeDecode(s: string): string {
   try {
     return decodeURIComponent(s);
   } catch {
@@ -170,7 +177,7 @@ class Verifier extends SignatureV4 {
   }
 }
 
-export interface VerifyInput {
+interface VerifyInput {
   method: string;
   /** The path exactly as received (still URI-encoded). */
   rawPath: string;

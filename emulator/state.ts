@@ -101,7 +101,7 @@ export interface Bucket {
   cors?: CorsRule[];
 }
 
-export interface MutableOptions {
+interface MutableOptions {
   propagationDelayMs: number;
   revocationDelayMs: number;
   latencyMs: number;
@@ -114,7 +114,7 @@ export interface MutableOptions {
   clockOffsetMs: number;
 }
 
-export type TokenStatus = "active" | "disabled" | "expired";
+type TokenStatus = "active" | "disabled" | "expired";
 
 export class State {
   readonly tokens = new Map<string, TokenRecord>();
@@ -189,9 +189,9 @@ export class State {
     return n;
   }
 
-  /** Temporary credentials with this access key id (none, one, or several sharing their parent's). */
-  tempsWithKey(accessKeyId: string): TempCredRecord[] {
-    return [...this.temps.values()].filter((t) => t.accessKeyId === accessKeyId);
+  /** The first temporary credential with this access key id (several may share their parent's). */
+  tempWithKey(accessKeyId: string): TempCredRecord | undefined {
+    return [...this.temps.values()].find((t) => t.accessKeyId === accessKeyId);
   }
 
   bucket(name: string, jurisdiction: Jurisdiction): Bucket | undefined {

@@ -45,7 +45,7 @@ const updateBodySchema = tokenBodySchema.extend({ status: z.enum(["active", "dis
 // Seeding may create a token without policies (the `no-permissions` preset).
 const seedBodySchema = tokenBodySchema.extend({ policies: z.array(policySchema) });
 
-export type TokenBody = z.infer<typeof updateBodySchema>;
+type TokenBody = z.infer<typeof updateBodySchema>;
 
 export function zodMessage(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ");
@@ -76,7 +76,7 @@ function unknownGroup(state: State, id: string): ApiError {
 }
 
 /** Resolves group ids and checks resources; throws the API errors Cloudflare would answer. */
-export function resolvePolicies(state: State, policies: z.infer<typeof policySchema>[]): StoredPolicy[] {
+function resolvePolicies(state: State, policies: z.infer<typeof policySchema>[]): StoredPolicy[] {
   return policies.map((p) => {
     const groups = p.permission_groups.map((g) => {
       const group = state.groupById(g.id);
@@ -114,7 +114,7 @@ function checkCanGrant(caller: TokenRecord | undefined, state: State, policies: 
   if (missing.length > 0) throw errors.unauthorized();
 }
 
-export interface CreateTokenInput {
+interface CreateTokenInput {
   scope: TokenScope;
   body: TokenBody;
   caller?: TokenRecord;
