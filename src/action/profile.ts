@@ -10,12 +10,12 @@ import {
   awsFiles,
   configSection,
   credentialsSection,
+  profileConfigKeys,
   readText,
   removeSection,
   sectionState,
   writeSection,
 } from "../node/aws-profile.js";
-import { CHECKSUM_SETTINGS } from "../outputs.js";
 import type { SavedProfile } from "./state.js";
 
 export function profileTarget(profile: string, env: Record<string, string | undefined>): SavedProfile {
@@ -55,17 +55,9 @@ export function writeProfile(target: SavedProfile, minted: Minted): void {
     ],
     { mode: 0o600 },
   );
-  writeSection(
-    target.configFile,
-    configSection(target.profile),
-    [
-      ["endpoint_url", minted.endpoint.replace(/\/+$/, "")],
-      ["region", minted.region],
-      ["request_checksum_calculation", CHECKSUM_SETTINGS.AWS_REQUEST_CHECKSUM_CALCULATION],
-      ["response_checksum_validation", CHECKSUM_SETTINGS.AWS_RESPONSE_CHECKSUM_VALIDATION],
-    ],
-    { mode: "keep" },
-  );
+  writeSection(target.configFile, configSection(target.profile), profileConfigKeys(minted.endpoint), {
+    mode: "keep",
+  });
 }
 
 /** What the post step says about each file; a section that is no longer ours is left alone. */

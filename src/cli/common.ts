@@ -3,10 +3,10 @@
  * readers of those values. Bad flags are input errors (exit 2) named in the CLI's words.
  */
 import type { parseArgs } from "node:util";
-import { isHex32 } from "../checks.js";
+import { isBucketName, isHex32 } from "../checks.js";
 import { CloudflareClient, type HttpDeps } from "../cloudflare/client.js";
 import type { TokenTarget } from "../cloudflare/tokens.js";
-import { type ConfigEnv, parseTokenAccess } from "../config.js";
+import { type ConfigEnv, parseTokenAccess, splitList } from "../config.js";
 import { ActionError } from "../errors.js";
 import type { RunContext } from "../naming.js";
 
@@ -62,6 +62,32 @@ export function required(values: Values, name: string, what: string): string {
   const value = str(values, name)?.trim();
   if (!value) throw usage(`Flag --${name} is required: ${what}.`);
   return value;
+}
+
+/** A repeatable flag's values, each as given. */
+export function listFlag(values: Values, name: string): string[] {
+  const value = values[name];
+  return Array.isArray(value) ? value : typeof value === "string" ? [value] : [];
+}
+
+/** A repeatable flag whose values are lists themselves (as the action's inputs): split at , and newlines, trimmed, without repeats. */
+export function splitListFlag(values: Values, name: string): string[] {
+  return splitList(listFlag(values, name).join(","));
+}
+
+/** `bucket`, refused in the CLI's words when it is not a name R2 accepts. `verb`: "has" for one of a list flag's values. */
+export function checkBucketName(flag: string, bucket: string, verb: "is" | "has" = "is"): string {
+  if (!isBucketName(bucket)) {
+    throw usage(
+      `Flag --${flag} ${verb} ${JSON.stringify(bucket)}, which is not a valid R2 bucket name (3-63 characters of a-z, 0-9 and -).`,
+    );
+  }
+  return bucket;
+}
+
+/** A required flag naming one bucket; `what` says what it is for. */
+export function bucketFlag(values: Values, flag: string, what: string): string {
+  return checkBucketName(flag, required(values, flag, what));
 }
 
 /** The token, account and endpoint of the commands that manage tokens directly, parsed as mint parses them. */

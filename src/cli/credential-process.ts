@@ -4,19 +4,20 @@
  * only the user can read, and reused while more than the refresh window remains: a long script gets
  * one mint per ttl, not one per SDK client.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import * as z from "zod/mini";
-import type { Config } from "../config.js";
+import { type Config, parseDuration } from "../config.js";
 import { describeError } from "../errors.js";
-import { type CliDeps, EXIT } from "./common.js";
+import { isMine, isPrivate, replaceFile } from "../node/files.js";
+import { type CliDeps, EXIT, str, usage, type Values } from "./common.js";
 import { type ProcessCredentials, processCredentials } from "./format.js";
 import { mintWithProgress } from "./mint-flags.js";
 
 /** Like granted's: the SDKs' own refresh margins are minutes, so 15 leaves them room. */
-export const DEFAULT_REFRESH_WINDOW = "15m";
+const DEFAULT_REFRESH_WINDOW = "15m";
 const CACHE_VERSION = 1;
 
 const entrySchema = z.object({
@@ -32,7 +33,22 @@ const entrySchema = z.object({
   tokenId: z.optional(z.string()),
 });
 
-export function cacheDirectory(env: Record<string, string | undefined>): string {
+/**
+ * --refresh-window in seconds (the default when not given), for mint and configure-profile.
+ * `example`: the durations the message suggests.
+ */
+export function refreshWindowSeconds(values: Values, example: string): number {
+  const window = str(values, "refresh-window");
+  const seconds = parseDuration(window ?? DEFAULT_REFRESH_WINDOW);
+  if (seconds === undefined) {
+    throw usage(
+      `Flag --refresh-window is ${JSON.stringify(window)}, which is not a duration. Use e.g. ${example}.`,
+    );
+  }
+  return seconds;
+}
+
+function cacheDirectory(env: Record<string, string | undefined>): string {
   const base = env.XDG_CACHE_HOME?.trim() ? env.XDG_CACHE_HOME : path.join(os.homedir(), ".cache");
   return path.join(base, "r2-ephemeral-credentials");
 }
@@ -41,7 +57,7 @@ export function cacheDirectory(env: Record<string, string | undefined>): string 
  * One entry per everything that changes what is minted, and per minting token: another token (or
  * another account, endpoint, bucket, permission or ttl) never gets credentials minted for this one.
  */
-export function cacheKey(config: Config): string {
+function cacheKey(config: Config): string {
   const parts = [
     config.apiUrl,
     config.s3Endpoint,
@@ -60,16 +76,10 @@ export function cacheKey(config: Config): string {
   return createHash("sha256").update(JSON.stringify(parts)).digest("hex");
 }
 
-/** Only a file of ours that nobody else can read or write counts; anything else is replaced. */
-function privateFile(file: string): boolean {
-  const stat = fs.lstatSync(file);
-  const mine = typeof process.getuid !== "function" || stat.uid === process.getuid();
-  return stat.isFile() && mine && (stat.mode & 0o077) === 0;
-}
-
 function readEntry(file: string): ProcessCredentials | undefined {
   try {
-    if (!privateFile(file)) return undefined;
+    // Only a file of ours that nobody else can read or write counts (a link neither); anything else is replaced.
+    if (!isPrivate(fs.lstatSync(file))) return undefined;
     const parsed = z.safeParse(entrySchema, JSON.parse(fs.readFileSync(file, "utf8")));
     return parsed.success ? (parsed.data.credentials as ProcessCredentials) : undefined;
   } catch {
@@ -82,7 +92,7 @@ function ensurePrivateDirectory(dir: string): void {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const stat = fs.lstatSync(dir);
   if (!stat.isDirectory()) throw new Error(`${dir} is not a folder`);
-  if (typeof process.getuid === "function" && stat.uid !== process.getuid()) {
+  if (!isMine(stat)) {
     throw new Error(`${dir} belongs to another user`);
   }
   if ((stat.mode & 0o077) !== 0) fs.chmodSync(dir, 0o700);
@@ -91,15 +101,8 @@ function ensurePrivateDirectory(dir: string): void {
 /** Written beside the entry and renamed over it: a reader sees the old entry or the new one, never half. */
 function writeEntry(dir: string, file: string, credentials: ProcessCredentials, tokenId: string | undefined) {
   ensurePrivateDirectory(dir);
-  const temporary = `${file}.${randomBytes(6).toString("hex")}.tmp`;
   const entry = { version: CACHE_VERSION, credentials, ...(tokenId ? { tokenId } : {}) };
-  try {
-    fs.writeFileSync(temporary, `${JSON.stringify(entry)}\n`, { mode: 0o600, flag: "wx" });
-    fs.renameSync(temporary, file);
-  } catch (error) {
-    fs.rmSync(temporary, { force: true });
-    throw error;
-  }
+  replaceFile(file, `${JSON.stringify(entry)}\n`, 0o600);
 }
 
 export async function credentialProcess(

@@ -36,13 +36,15 @@ function dotenvQuote(value: string): string {
   return /^[A-Za-z0-9_./:@+-]*$/.test(value) ? value : JSON.stringify(value);
 }
 
-/** What mint prints on stdout: the action's outputs as JSON, or the AWS_* variables. */
+/**
+ * What mint prints on stdout: the action's outputs as JSON, or the AWS_* variables
+ * (credential-process is credentialProcess's, which caches).
+ */
 export function formatMinted(
   minted: Minted,
-  format: MintFormat,
+  format: Exclude<MintFormat, "credential-process">,
   inherited: Record<string, string | undefined> = {},
 ): string {
-  if (format === "credential-process") return `${JSON.stringify(processCredentials(minted))}\n`;
   if (format === "json") return `${JSON.stringify({ mode: minted.mode, ...outputsOf(minted) }, null, 2)}\n`;
   const env = environmentOf(minted, inherited);
   const note = `# r2-ephemeral-credentials: ${minted.mode} credentials for ${minted.buckets.join(", ")}, expire at ${minted.expiresAt}${minted.tokenId ? `, token id ${minted.tokenId}` : ""}`;

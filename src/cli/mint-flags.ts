@@ -7,6 +7,7 @@ import fs from "node:fs";
 import { CloudflareClient } from "../cloudflare/client.js";
 import { type Config, parseConfig, type RawInputs } from "../config.js";
 import { type MintDeps, type Minted, mint } from "../mint.js";
+import { isMine, isPrivate } from "../node/files.js";
 import { ENV_FALLBACKS, INPUT_DEFAULTS, INPUT_NAMES, type InputName } from "../terms.js";
 import { type CliDeps, helpFlag, type Options, usage, type Values } from "./common.js";
 
@@ -23,7 +24,7 @@ const NOT_STRING_FLAGS = new Set<InputName>([
   "audience",
   "aws-profile",
 ]);
-export const MINT_INPUT_FLAGS = INPUT_NAMES.filter((name) => !NOT_STRING_FLAGS.has(name));
+const MINT_INPUT_FLAGS = INPUT_NAMES.filter((name) => !NOT_STRING_FLAGS.has(name));
 const LIST_FLAGS = new Set<string>(["bucket", "prefixes", "objects"]);
 
 export const mintOptions = {
@@ -37,6 +38,12 @@ export const mintOptions = {
   "vending-url": { type: "string" },
   quiet: { type: "boolean", short: "q" },
 } as const satisfies Options;
+
+/** Some of mint's flags, with mint's own definitions, for another command that takes them (the two cannot drift). */
+export function mintOptionsFor(flags: readonly InputName[]): Options {
+  const all: Record<string, unknown> = mintOptions;
+  return Object.fromEntries(flags.map((flag) => [flag, all[flag]])) as Options;
+}
 
 /** The raw inputs the flags stand for; only flags actually given (defaults come from parseConfig). */
 export function givenInputs(values: Values): RawInputs {
@@ -55,7 +62,7 @@ export function givenInputs(values: Values): RawInputs {
  * in their environment (an IDE, cron). Only a regular file of the user's that nobody else can read or
  * write is used, the way ssh treats a private key.
  */
-export function tokenFromFile(file: string): string {
+function tokenFromFile(file: string): string {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(file);
@@ -64,8 +71,8 @@ export function tokenFromFile(file: string): string {
       `Flag --token-file is ${JSON.stringify(file)}, which cannot be read (${(error as NodeJS.ErrnoException).code ?? "error"}).`,
     );
   }
-  const mine = typeof process.getuid !== "function" || stat.uid === process.getuid();
-  if (!stat.isFile() || !mine || (stat.mode & 0o077) !== 0) {
+  if (!isPrivate(stat)) {
+    const mine = isMine(stat);
     throw usage(
       `Flag --token-file is ${JSON.stringify(file)}, which others can read or write (mode ${(stat.mode & 0o777).toString(8)}${mine ? "" : ", owned by another user"}): a token file must be yours alone.`,
       `Run: chmod 600 ${JSON.stringify(file)}`,
@@ -75,7 +82,7 @@ export function tokenFromFile(file: string): string {
 }
 
 /** The environment the flags see: CLOUDFLARE_API_TOKEN from --token-file when given. */
-export function tokenEnv(values: Values, env: CliDeps["env"]): CliDeps["env"] {
+function tokenEnv(values: Values, env: CliDeps["env"]): CliDeps["env"] {
   const file = typeof values["token-file"] === "string" ? values["token-file"] : undefined;
   return file === undefined ? env : { ...env, [ENV_FALLBACKS["api-token"]]: tokenFromFile(file) };
 }

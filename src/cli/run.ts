@@ -12,8 +12,6 @@ import { sweepCommand } from "./commands/sweep.js";
 import { type CliDeps, type Command as CommandSpec, EXIT, type Values } from "./common.js";
 import { HELP } from "./help.js";
 
-export type { CliDeps } from "./common.js";
-
 const COMMANDS = {
   mint: mintCommand,
   presign: presignCommand,

@@ -4,14 +4,15 @@
  * stays byte for byte, so the section is spliced in by hand (INI libraries rewrite whole files), and
  * a section we did not write (no marker line) is never replaced without being told to.
  */
-import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { CHECKSUM_SETTINGS } from "../outputs.js";
+import { writeAtomically } from "./files.js";
 
 /** The first line of every section this tool writes; its presence is what makes a section ours. */
-export const MARKER_PREFIX = "# Managed by r2-ephemeral-credentials";
-export const MARKER = `${MARKER_PREFIX}: it replaces or removes this section; other sections are left alone.`;
+const MARKER_PREFIX = "# Managed by r2-ephemeral-credentials";
+const MARKER = `${MARKER_PREFIX}: it replaces or removes this section; other sections are left alone.`;
 
 export { AWS_PROFILE_NAME as PROFILE_NAME } from "../config.js";
 
@@ -29,6 +30,19 @@ export function awsFiles(env: Record<string, string | undefined>): AwsFiles {
       env.AWS_SHARED_CREDENTIALS_FILE?.trim() || path.join(home, ".aws", "credentials"),
     ),
   };
+}
+
+/**
+ * The config file's keys of a profile for R2 at `endpoint`, as the action's aws-profile and the CLI's
+ * configure-profile both write them: R2's region, and checksums only when required (CHECKSUM_SETTINGS).
+ */
+export function profileConfigKeys(endpoint: string): [string, string][] {
+  return [
+    ["endpoint_url", endpoint.replace(/\/+$/, "")],
+    ["region", "auto"],
+    ["request_checksum_calculation", CHECKSUM_SETTINGS.AWS_REQUEST_CHECKSUM_CALCULATION],
+    ["response_checksum_validation", CHECKSUM_SETTINGS.AWS_RESPONSE_CHECKSUM_VALIDATION],
+  ];
 }
 
 /** `[default]` or `[profile NAME]` in the config file; plain `[NAME]` in the credentials file. */
@@ -116,7 +130,7 @@ export function sectionState(text: string, name: string): "absent" | "ours" | "f
  * The text with the section set to `keys` (replaced where it was, else appended), or removed when
  * `keys` is undefined. Every other line is returned unchanged.
  */
-export function splice(
+function splice(
   text: string,
   name: string,
   keys: readonly (readonly [string, string])[] | undefined,
@@ -156,39 +170,6 @@ export function readText(file: string): string {
     return fs.readFileSync(file, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return "";
-    throw error;
-  }
-}
-
-/**
- * Writes through a temporary file renamed over the target, so a reader (an SDK starting up) never
- * sees half a file. A symbolic link (dotfiles managers use them) is followed, not replaced.
- * `mode`: a number forces it (the credentials file: 0600); "keep" keeps an existing file's mode and
- * creates a new one 0600.
- */
-export function writeAtomically(file: string, text: string, mode: number | "keep"): void {
-  let target = file;
-  try {
-    target = fs.realpathSync(file);
-  } catch {
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  }
-  let finalMode = mode === "keep" ? 0o600 : mode;
-  if (mode === "keep") {
-    try {
-      finalMode = fs.statSync(target).mode & 0o777;
-    } catch {}
-  }
-  const temporary = path.join(
-    path.dirname(target),
-    `.${path.basename(target)}.${randomBytes(6).toString("hex")}.tmp`,
-  );
-  try {
-    fs.writeFileSync(temporary, text, { mode: 0o600, flag: "wx" });
-    fs.chmodSync(temporary, finalMode);
-    fs.renameSync(temporary, target);
-  } catch (error) {
-    fs.rmSync(temporary, { force: true });
     throw error;
   }
 }

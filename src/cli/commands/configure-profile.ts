@@ -5,18 +5,19 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { parseDuration } from "../../config.js";
 import { ActionError } from "../../errors.js";
 import {
   awsFiles,
   configSection,
   ForeignSectionError,
   PROFILE_NAME,
+  profileConfigKeys,
   renderSection,
   writeSection,
 } from "../../node/aws-profile.js";
 import { ENV_FALLBACKS } from "../../terms.js";
 import { type CliDeps, type Command, EXIT, required, str, usage, type Values } from "../common.js";
+import { refreshWindowSeconds } from "../credential-process.js";
 import { givenInputs, mintConfig, mintOptions } from "../mint-flags.js";
 
 /** POSIX single quotes: read the same by sh (the JavaScript SDK runs the line through it) and by Python's shlex (botocore). */
@@ -64,22 +65,16 @@ async function run(values: Values, deps: CliDeps): Promise<number> {
       `Flag --profile is ${JSON.stringify(profile)}, which is not a profile name this tool writes: use up to 64 letters, digits and . _ + @ -, starting with a letter or digit.`,
     );
   }
-  const window = str(values, "refresh-window");
-  if (window !== undefined && parseDuration(window) === undefined) {
-    throw usage(`Flag --refresh-window is ${JSON.stringify(window)}, which is not a duration. Use e.g. 15m.`);
-  }
+  refreshWindowSeconds(values, "15m");
   // The flags are checked as mint will check them, but writing the profile needs no token: a
   // stand-in lets the check run on a machine where CLOUDFLARE_API_TOKEN is not set yet.
   const token = ENV_FALLBACKS["api-token"];
   const env = { ...deps.env, [token]: deps.env[token] || "not-needed-to-configure" };
   const config = mintConfig(values, env);
   const keys = [
-    ["credential_process", credentialProcessLine(values, config.accountId)],
-    ["endpoint_url", config.s3Endpoint.replace(/\/+$/, "")],
-    ["region", "auto"],
-    ["request_checksum_calculation", "when_required"],
-    ["response_checksum_validation", "when_required"],
-  ] as const;
+    ["credential_process", credentialProcessLine(values, config.accountId)] as const,
+    ...profileConfigKeys(config.s3Endpoint),
+  ];
   const section = configSection(profile);
   if (values.print) {
     deps.stdout(renderSection(section, keys));

@@ -3,7 +3,7 @@
  * open the dashboard. `set` replaces the whole policy, so it shows what it replaces first.
  */
 import fs from "node:fs";
-import { isBucketName } from "../../checks.js";
+import type { CloudflareClient } from "../../cloudflare/client.js";
 import {
   type BucketTarget,
   type CorsRule,
@@ -15,38 +15,33 @@ import { parseTokenAccess } from "../../config.js";
 import { type CorsFlags, corsRuleFromFlags, corsRulesFromJson } from "../../cors.js";
 import { JURISDICTIONS, type Jurisdiction } from "../../terms.js";
 import {
+  bucketFlag,
   type CliDeps,
   type Command,
   clientFor,
   EXIT,
   helpFlag,
+  listFlag,
   type Options,
   oneOf,
-  required,
   str,
   usage,
   type Values,
 } from "../common.js";
-import { mintCommand } from "./mint.js";
+import { mintOptionsFor } from "../mint-flags.js";
 
-const targetFlags = Object.fromEntries(
-  (["account-id", "api-url", "jurisdiction"] as const).map((flag) => [flag, mintCommand.options?.[flag]]),
-) as Options;
+const targetFlags = mintOptionsFor(["account-id", "api-url", "jurisdiction"]);
 const shared = { ...helpFlag, ...targetFlags, bucket: { type: "string" } } as const satisfies Options;
 
 interface Target {
   bucket: string;
   target: BucketTarget;
-  apiUrl: string;
+  /** One client for the command's every call. */
+  client: CloudflareClient;
 }
 
 function targetOf(values: Values, deps: CliDeps): Target {
-  const bucket = required(values, "bucket", "the bucket whose CORS policy to read or change");
-  if (!isBucketName(bucket)) {
-    throw usage(
-      `Flag --bucket is ${JSON.stringify(bucket)}, which is not a valid R2 bucket name (3-63 characters of a-z, 0-9 and -).`,
-    );
-  }
+  const bucket = bucketFlag(values, "bucket", "the bucket whose CORS policy to read or change");
   const jurisdiction = oneOf<Jurisdiction>(values, "jurisdiction", JURISDICTIONS, "default");
   const access = parseTokenAccess(
     { "account-id": str(values, "account-id"), "api-url": str(values, "api-url") },
@@ -55,7 +50,7 @@ function targetOf(values: Values, deps: CliDeps): Target {
   return {
     bucket,
     target: { accountId: access.accountId, token: access.apiToken, jurisdiction },
-    apiUrl: access.apiUrl,
+    client: clientFor(access.apiUrl, deps),
   };
 }
 
@@ -68,11 +63,6 @@ function where(t: Target): string {
   return t.target.jurisdiction === "default"
     ? `bucket ${t.bucket}`
     : `bucket ${t.bucket} (${t.target.jurisdiction})`;
-}
-
-function list(values: Values, name: string): string[] {
-  const value = values[name];
-  return Array.isArray(value) ? value : [];
 }
 
 const RULE_FLAGS = ["origin", "method", "header", "expose-header", "max-age"] as const;
@@ -98,10 +88,10 @@ function rulesToSet(values: Values): CorsRule[] {
     return corsRulesFromJson(text, file);
   }
   const flags: CorsFlags = {
-    origins: list(values, "origin"),
-    methods: list(values, "method"),
-    headers: list(values, "header"),
-    exposeHeaders: list(values, "expose-header"),
+    origins: listFlag(values, "origin"),
+    methods: listFlag(values, "method"),
+    headers: listFlag(values, "header"),
+    exposeHeaders: listFlag(values, "expose-header"),
     maxAge: str(values, "max-age"),
   };
   return [corsRuleFromFlags(flags)];
@@ -109,7 +99,7 @@ function rulesToSet(values: Values): CorsRule[] {
 
 async function get(values: Values, deps: CliDeps): Promise<number> {
   const t = targetOf(values, deps);
-  const rules = await getBucketCors(clientFor(t.apiUrl, deps), t.target, t.bucket);
+  const rules = await getBucketCors(t.client, t.target, t.bucket);
   if (rules.length === 0)
     deps.stderr(`The ${where(t)} has no CORS policy: browsers may not call it from web pages.\n`);
   deps.stdout(policyJson(rules));
@@ -118,7 +108,7 @@ async function get(values: Values, deps: CliDeps): Promise<number> {
 
 /** Shows what is about to be replaced or removed, so it can be put back with `set --file`. */
 async function showBefore(t: Target, deps: CliDeps, verb: string): Promise<void> {
-  const before = await getBucketCors(clientFor(t.apiUrl, deps), t.target, t.bucket);
+  const before = await getBucketCors(t.client, t.target, t.bucket);
   deps.stderr(
     before.length === 0
       ? `The ${where(t)} had no CORS policy.\n`
@@ -127,7 +117,7 @@ async function showBefore(t: Target, deps: CliDeps, verb: string): Promise<void>
 }
 
 async function showAfter(t: Target, deps: CliDeps): Promise<void> {
-  const after = await getBucketCors(clientFor(t.apiUrl, deps), t.target, t.bucket);
+  const after = await getBucketCors(t.client, t.target, t.bucket);
   deps.stderr(
     after.length === 0
       ? `The ${where(t)} now has no CORS policy (browsers may take up to 30 s to see it).\n`
@@ -140,7 +130,7 @@ async function set(values: Values, deps: CliDeps): Promise<number> {
   const rules = rulesToSet(values);
   const t = targetOf(values, deps);
   await showBefore(t, deps, "Replacing");
-  await putBucketCors(clientFor(t.apiUrl, deps), t.target, t.bucket, rules);
+  await putBucketCors(t.client, t.target, t.bucket, rules);
   await showAfter(t, deps);
   return EXIT.ok;
 }
@@ -148,7 +138,7 @@ async function set(values: Values, deps: CliDeps): Promise<number> {
 async function clear(values: Values, deps: CliDeps): Promise<number> {
   const t = targetOf(values, deps);
   await showBefore(t, deps, "Removing");
-  await deleteBucketCors(clientFor(t.apiUrl, deps), t.target, t.bucket);
+  await deleteBucketCors(t.client, t.target, t.bucket);
   await showAfter(t, deps);
   return EXIT.ok;
 }

@@ -3,8 +3,6 @@
  * every checked capability is possible, 1 when one is not, 3 when none is impossible but one could
  * not be decided, 2 for a failure of our own (flags, network, Cloudflare itself).
  */
-import { isBucketName } from "../../checks.js";
-import { splitList } from "../../config.js";
 import {
   CAPABILITIES,
   type Capability,
@@ -17,13 +15,8 @@ import { describeError } from "../../errors.js";
 import { JURISDICTIONS, type Jurisdiction, PERMISSIONS, type Permission } from "../../terms.js";
 import * as cli from "../common.js";
 
-function list(values: cli.Values, name: string): string[] {
-  const value = values[name];
-  return splitList(Array.isArray(value) ? value.join(",") : typeof value === "string" ? value : "");
-}
-
 function checks(values: cli.Values): Capability[] {
-  const asked = list(values, "check");
+  const asked = cli.splitListFlag(values, "check");
   for (const check of asked) {
     if (!(CAPABILITIES as readonly string[]).includes(check)) {
       throw cli.usage(
@@ -65,14 +58,8 @@ function text(report: DoctorReport): string {
 
 async function run(values: cli.Values, deps: cli.CliDeps): Promise<number> {
   const format = cli.oneOf(values, "format", ["text", "json"] as const, "text");
-  const buckets = list(values, "bucket");
-  for (const bucket of buckets) {
-    if (!isBucketName(bucket)) {
-      throw cli.usage(
-        `Flag --bucket has ${JSON.stringify(bucket)}, which is not a valid R2 bucket name (3-63 characters of a-z, 0-9 and -).`,
-      );
-    }
-  }
+  const buckets = cli.splitListFlag(values, "bucket");
+  for (const bucket of buckets) cli.checkBucketName("bucket", bucket, "has");
   const request = {
     buckets,
     checks: checks(values),

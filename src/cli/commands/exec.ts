@@ -17,7 +17,7 @@ import { type CliDeps, type Command, EXIT, usage, type Values } from "../common.
 import { mintConfig, mintOptions, mintWithProgress } from "../mint-flags.js";
 
 /** Set in CMD's environment; its presence refuses a nested exec. */
-export const NESTING_VARIABLE = "R2_EPHEMERAL_CREDENTIALS";
+const NESTING_VARIABLE = "R2_EPHEMERAL_CREDENTIALS";
 const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 type Forwarded = (typeof FORWARDED)[number];
 /**
@@ -33,7 +33,7 @@ const REMOVED = [
   "CLOUDFLARE_API_TOKEN",
 ] as const;
 
-export function childEnvironment(
+function childEnvironment(
   minted: Minted,
   inherited: Record<string, string | undefined>,
 ): Record<string, string> {

@@ -1,6 +1,5 @@
-import { parseDuration } from "../../config.js";
 import { type CliDeps, type Command, EXIT, oneOf, str, usage, type Values } from "../common.js";
-import { credentialProcess, DEFAULT_REFRESH_WINDOW } from "../credential-process.js";
+import { credentialProcess, refreshWindowSeconds } from "../credential-process.js";
 import { formatMinted, MINT_FORMATS, type MintFormat } from "../format.js";
 import { mintConfig, mintOptions, mintWithProgress } from "../mint-flags.js";
 
@@ -14,12 +13,7 @@ async function run(values: Values, deps: CliDeps): Promise<number> {
     );
   }
   if (format === "credential-process") {
-    const refreshSeconds = parseDuration(window ?? DEFAULT_REFRESH_WINDOW);
-    if (refreshSeconds === undefined) {
-      throw usage(
-        `Flag --refresh-window is ${JSON.stringify(window)}, which is not a duration. Use e.g. 15m, 900 or 1h.`,
-      );
-    }
+    const refreshSeconds = refreshWindowSeconds(values, "15m, 900 or 1h");
     return credentialProcess(config, deps, { cache: values["no-cache"] !== true, refreshSeconds });
   }
   const minted = await mintWithProgress(config, deps, values.quiet === true);

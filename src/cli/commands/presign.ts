@@ -1,5 +1,5 @@
-import { hidingUserInfo, httpUrl, isBucketName, isCleartextRemote, isHex32 } from "../../checks.js";
-import { parseConfig, parseDuration, type RawInputs, splitList } from "../../config.js";
+import { hidingUserInfo, httpUrl, isCleartextRemote, isHex32 } from "../../checks.js";
+import { parseConfig, parseDuration, type RawInputs } from "../../config.js";
 import { discardChild, type Minted, mint } from "../../mint.js";
 import {
   isObjectKey,
@@ -21,16 +21,17 @@ import {
 import {
   type CliDeps,
   type Command,
+  checkBucketName,
   EXIT,
   helpFlag,
-  type Options,
+  listFlag,
   oneOf,
+  splitListFlag,
   str,
   usage,
   type Values,
 } from "../common.js";
-import { cliMintDeps } from "../mint-flags.js";
-import { mintCommand } from "./mint.js";
+import { cliMintDeps, mintOptionsFor } from "../mint-flags.js";
 
 /** mint's flags that make sense here, with mint's own definitions, so the two cannot drift. */
 const MINT_FLAGS = [
@@ -49,8 +50,7 @@ const MINTING_ONLY = ["api-url", "token-scope", "token-name", "wait-timeout"] as
 const FORMATS = ["text", "json"] as const;
 
 function oneBucket(values: Values): string {
-  const given = values.bucket;
-  const buckets = splitList(Array.isArray(given) ? given.join(",") : (str(values, "bucket") ?? ""));
+  const buckets = splitListFlag(values, "bucket");
   if (buckets.length !== 1) {
     throw usage(
       buckets.length === 0
@@ -58,18 +58,11 @@ function oneBucket(values: Values): string {
         : `Flag --bucket names ${buckets.length} buckets (${buckets.join(", ")}); presign signs URLs into one. Run it once per bucket.`,
     );
   }
-  const bucket = buckets[0] as string;
-  if (!isBucketName(bucket)) {
-    throw usage(
-      `Flag --bucket is ${JSON.stringify(bucket)}, which is not a valid R2 bucket name (3-63 characters of a-z, 0-9 and -).`,
-    );
-  }
-  return bucket;
+  return checkBucketName("bucket", buckets[0] as string);
 }
 
 function keysOf(values: Values): string[] {
-  const given = values.key;
-  const keys = [...new Set(Array.isArray(given) ? given : [])];
+  const keys = [...new Set(listFlag(values, "key"))];
   if (keys.length === 0)
     throw usage("Flag --key is required: the object key to sign a URL for (repeat it for several).");
   const bad = keys.filter((k) => !isObjectKey(k));
@@ -256,14 +249,10 @@ async function run(values: Values, deps: CliDeps): Promise<number> {
   return EXIT.ok;
 }
 
-const mintFlags = Object.fromEntries(
-  MINT_FLAGS.map((flag) => [flag, mintCommand.options?.[flag]]),
-) as Options;
-
 export const presignCommand: Command = {
   options: {
     ...helpFlag,
-    ...mintFlags,
+    ...mintOptionsFor(MINT_FLAGS),
     key: { type: "string", multiple: true },
     method: { type: "string" },
     expires: { type: "string" },

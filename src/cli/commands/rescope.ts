@@ -1,17 +1,6 @@
-import { isBucketName } from "../../checks.js";
 import { type RescopeChange, type RescopeResult, rescope } from "../../rescope.js";
 import { JURISDICTIONS, type Jurisdiction, PERMISSIONS, type Permission } from "../../terms.js";
 import * as cli from "../common.js";
-
-function bucketFlag(values: cli.Values, flag: "add-bucket" | "remove-bucket"): string {
-  const bucket = cli.required(values, flag, "the bucket");
-  if (!isBucketName(bucket)) {
-    throw cli.usage(
-      `Flag --${flag} is ${JSON.stringify(bucket)}, which is not a valid R2 bucket name (3-63 characters of a-z, 0-9 and -).`,
-    );
-  }
-  return bucket;
-}
 
 function change(values: cli.Values): RescopeChange {
   const adding = cli.str(values, "add-bucket") !== undefined;
@@ -29,10 +18,10 @@ function change(values: cli.Values): RescopeChange {
         "Flag --permission applies only to --add-bucket: --remove-bucket removes the bucket from every allow policy.",
       );
     }
-    return { kind: "remove", bucket: bucketFlag(values, "remove-bucket") };
+    return { kind: "remove", bucket: cli.bucketFlag(values, "remove-bucket", "the bucket") };
   }
   const permission = cli.oneOf<Permission>(values, "permission", PERMISSIONS, "object-read-only");
-  return { kind: "add", bucket: bucketFlag(values, "add-bucket"), permission };
+  return { kind: "add", bucket: cli.bucketFlag(values, "add-bucket", "the bucket"), permission };
 }
 
 function report(
